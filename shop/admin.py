@@ -1,0 +1,164 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
+
+from shop import services
+from shop.images import InvalidImage, check_image
+from shop.models import Category, Product, ProductImage
+
+THUMBNAIL_PX = 64
+
+
+def thumbnail_html(image: ProductImage | None, size: int = THUMBNAIL_PX) -> str:
+    if image is None or not image.image:
+        return "—"
+    return format_html(
+        '<img src="{}" alt="" loading="lazy" style="width:{}px;height:{}px;object-fit:contain">',
+        image.image.url,
+        size,
+        size,
+    )
+
+
+@admin.register(Category)
+class CategoryAdmin(TreeAdmin):
+    form = movenodeform_factory(Category)
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class ProductImageForm(forms.ModelForm):
+    class Meta:
+        model = ProductImage
+        fields = ["image", "alt_text", "is_primary", "position"]
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        if upload and "image" in self.changed_data:
+            upload.seek(0)
+            try:
+                checked = check_image(upload.read())
+            except InvalidImage as error:
+                raise ValidationError(f"This photo cannot be used: {error}.") from error
+            upload.seek(0)
+            self.instance.sha256 = checked.sha256
+        return upload
+
+
+class ProductImageFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if sum(bool(f.cleaned_data.get("is_primary")) for f in kept) > 1:
+            raise ValidationError("Only one photo can be the primary one.")
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    formset = ProductImageFormSet
+    extra = 1
+    fields = ["preview", "image", "alt_text", "is_primary", "position"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="Preview")
+    def preview(self, obj):
+        return thumbnail_html(obj, size=120)
+
+
+class CategorySubtreeFilter(admin.SimpleListFilter):
+    """Filter by a category and everything below it."""
+
+    title = "category"
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [
+            (c.pk, f"{'— ' * (c.depth - 1)}{c.name}") for c in Category.objects.order_by("path")
+        ]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        category = Category.objects.filter(pk=self.value()).first()
+        if category is None:
+            return queryset.none()
+        return queryset.filter(category__path__startswith=category.path)
+
+
+class InStockFilter(admin.SimpleListFilter):
+    title = "stock"
+    parameter_name = "in_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In stock"), ("no", "Out of stock")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(stock__gt=0)
+        if self.value() == "no":
+            return queryset.filter(Q(stock=0))
+        return queryset
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["thumbnail", "title", "category", "price", "currency", "stock", "is_active"]
+    list_display_links = ["thumbnail", "title"]
+    list_filter = [CategorySubtreeFilter, "gender", "colour", "is_active", InStockFilter]
+    list_select_related = ["category"]
+    list_per_page = 50
+    search_fields = ["title", "description", "external_id", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["main_photo", "created_at", "updated_at"]
+    inlines = [ProductImageInline]
+    actions = ["activate", "deactivate"]
+    fieldsets = [
+        (None, {"fields": ["main_photo", "title", "slug", "description", "category"]}),
+        ("Selling", {"fields": ["price", "currency", "stock", "is_active"]}),
+        ("Attributes", {"fields": ["gender", "colour", "season", "usage", "year", "attributes"]}),
+        ("Catalogue", {"fields": ["external_id", "created_at", "updated_at"]}),
+    ]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        images = formset.save(commit=False)
+        for image in formset.deleted_objects:
+            image.delete()
+        # Demote before promoting, so that "one primary photo" holds after every statement.
+        for image in sorted(images, key=lambda image: image.is_primary):
+            image.save()
+        formset.save_m2m()
+        services.product_images_ensure_primary(product=form.instance)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("images")
+
+    @admin.display(description="Photo")
+    def thumbnail(self, obj):
+        return thumbnail_html(obj.primary_image)
+
+    @admin.display(description="Primary photo")
+    def main_photo(self, obj):
+        return thumbnail_html(obj.primary_image, size=240)
+
+    @admin.action(description="Activate selected products (show in the shop)")
+    def activate(self, request, queryset):
+        changed = services.products_set_active(
+            product_ids=queryset.values_list("pk", flat=True), active=True
+        )
+        self.message_user(request, f"{changed} product(s) activated.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected products (hide from the shop)")
+    def deactivate(self, request, queryset):
+        changed = services.products_set_active(
+            product_ids=queryset.values_list("pk", flat=True), active=False
+        )
+        self.message_user(request, f"{changed} product(s) deactivated.", messages.SUCCESS)

@@ -1,0 +1,213 @@
+"""Reading a catalogue in the Kaggle "Fashion Product Images" layout: ``styles.csv`` + ``images/``.
+
+No database here: rows come out parsed and checked, or as ``RowError`` with their line number.
+Real files have titles with unquoted commas and empty fields; both are handled.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from shop.models import IMAGE_EXTENSIONS, Gender, Season
+
+# Kaggle column -> what it is. Columns not listed here go into the product's attributes.
+ID, TITLE = "id", "productDisplayName"
+CATEGORY_COLUMNS = ("masterCategory", "subCategory", "articleType")
+KNOWN_COLUMNS = {
+    ID,
+    TITLE,
+    *CATEGORY_COLUMNS,
+    "gender",
+    "baseColour",
+    "season",
+    "usage",
+    "year",
+    "price",
+    "currency",
+    "description",
+    "stock",
+}
+
+
+class CatalogError(Exception):
+    """The catalogue as a whole cannot be read (missing file, no header, required columns)."""
+
+
+@dataclass
+class RowError:
+    line: int
+    external_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f" (id {self.external_id})" if self.external_id else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class CatalogRow:
+    line: int
+    external_id: str
+    title: str
+    image_path: Path
+    categories: list[str]
+    gender: str = ""
+    colour: str = ""
+    season: str = ""
+    usage: str = ""
+    year: int | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    # Columns that only some catalogues have: None when the file has no such column,
+    # so that re-importing never wipes what a shop admin set by hand.
+    price: Decimal | None = None
+    currency: str | None = None
+    description: str | None = None
+    stock: int | None = None
+    columns: frozenset[str] = frozenset()
+
+
+@dataclass
+class Catalog:
+    styles_path: Path
+    images_dir: Path
+
+    @classmethod
+    def open(cls, path: Path | str) -> Catalog:
+        """``path`` is the catalogue folder or its ``styles.csv``."""
+        path = Path(path)
+        styles = path / "styles.csv" if path.is_dir() else path
+        if not styles.is_file():
+            raise CatalogError(f"No styles.csv found at {path}")
+        return cls(styles_path=styles, images_dir=styles.parent / "images")
+
+    def rows(self) -> Iterator[CatalogRow | RowError]:
+        with self.styles_path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [name.strip() for name in next(reader, [])]
+            missing = {ID, TITLE} - set(header)
+            if missing:
+                raise CatalogError(
+                    f"{self.styles_path}: header lacks required column(s) "
+                    + ", ".join(sorted(missing))
+                )
+            line = reader.line_num
+            for fields in reader:
+                start, line = line + 1, reader.line_num
+                if not any(value.strip() for value in fields):
+                    continue  # blank line
+                yield self._parse(start, header, fields)
+
+    def count_rows(self) -> int:
+        with self.styles_path.open(newline="", encoding="utf-8-sig") as handle:
+            return max(sum(1 for fields in csv.reader(handle) if any(fields)) - 1, 0)
+
+    def _parse(self, line: int, header: list[str], fields: list[str]) -> CatalogRow | RowError:
+        fields = _fold_unquoted_commas(header, fields)
+        if len(fields) != len(header):
+            raw_id = fields[header.index(ID)].strip() if len(fields) > header.index(ID) else ""
+            return RowError(line, raw_id, f"expected {len(header)} fields, found {len(fields)}")
+        values = {name: value.strip() for name, value in zip(header, fields, strict=True)}
+        external_id = values[ID]
+        if not external_id:
+            return RowError(line, "", "empty id")
+        try:
+            return self._row(line, external_id, values)
+        except ValueError as error:
+            return RowError(line, external_id, str(error))
+
+    def _row(self, line: int, external_id: str, values: dict[str, str]) -> CatalogRow | RowError:
+        title = values[TITLE]
+        if not title:
+            raise ValueError(f"empty {TITLE}")
+        image_path = self._image_path(external_id)
+        if image_path is None:
+            raise ValueError(f"missing image images/{external_id}.jpg")
+        row = CatalogRow(
+            line=line,
+            external_id=external_id,
+            title=title,
+            image_path=image_path,
+            categories=[values[c] for c in CATEGORY_COLUMNS if values.get(c)],
+            gender=_choice(values, "gender", Gender),
+            colour=values.get("baseColour", ""),
+            season=_choice(values, "season", Season),
+            usage=values.get("usage", ""),
+            year=_year(values.get("year", "")),
+            attributes={k: v for k, v in values.items() if k not in KNOWN_COLUMNS and v},
+            columns=frozenset(values),
+        )
+        if "price" in values:
+            row.price = _price(values["price"])
+        if "currency" in values:
+            row.currency = values["currency"].upper() or None
+            if row.currency and not (len(row.currency) == 3 and row.currency.isalpha()):
+                raise ValueError(f"currency {values['currency']!r} is not a three-letter code")
+        if "description" in values:
+            row.description = values["description"]
+        if "stock" in values:
+            row.stock = _stock(values["stock"])
+        return row
+
+    def _image_path(self, external_id: str) -> Path | None:
+        if "/" in external_id or "\\" in external_id or external_id.startswith("."):
+            raise ValueError(f"id {external_id!r} cannot name an image file")
+        for extension in (".jpg", *sorted(IMAGE_EXTENSIONS - {".jpg"})):
+            candidate = self.images_dir / f"{external_id}{extension}"
+            if candidate.is_file():
+                return candidate
+        return None
+
+
+def _fold_unquoted_commas(header: list[str], fields: list[str]) -> list[str]:
+    """Rejoin a title that was split by unquoted commas (extra fields belong to the title)."""
+    extra = len(fields) - len(header)
+    if extra <= 0:
+        return fields
+    at = header.index(TITLE)
+    return [*fields[:at], ",".join(fields[at : at + extra + 1]), *fields[at + extra + 1 :]]
+
+
+def _choice(values: dict[str, str], column: str, choices) -> str:
+    raw = values.get(column, "")
+    if not raw:
+        return ""
+    for value in choices.values:
+        if value.lower() == raw.lower():
+            return value
+    raise ValueError(f"{column} {raw!r} is not one of {', '.join(choices.values)}")
+
+
+def _year(raw: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        year = float(raw)
+    except ValueError:
+        raise ValueError(f"year {raw!r} is not a number") from None
+    if not year.is_integer() or not 1900 <= year <= 2100:
+        raise ValueError(f"year {raw!r} is not a plausible year")
+    return int(year)
+
+
+def _price(raw: str) -> Decimal | None:
+    if not raw:
+        return None
+    try:
+        price = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"price {raw!r} is not a number") from None
+    if not price.is_finite() or price < 0 or price >= Decimal("1e8"):
+        raise ValueError(f"price {raw!r} is out of range")
+    return price.quantize(Decimal("0.01"))
+
+
+def _stock(raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValueError(f"stock {raw!r} is not a whole number")
+    return int(raw)

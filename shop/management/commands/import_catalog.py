@@ -1,0 +1,43 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from shop.catalog_csv import Catalog, CatalogError
+from shop.services import catalog_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a catalogue in the Kaggle layout (styles.csv + images/<id>.jpg). "
+        "Re-running updates products by their id and never duplicates them."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="the catalogue folder, or its styles.csv")
+        parser.add_argument(
+            "--default-stock",
+            type=int,
+            default=0,
+            help="stock of new products when the file has no stock column (default 0)",
+        )
+
+    def handle(self, *args, path, default_stock, **options):
+        if default_stock < 0:
+            raise CommandError("--default-stock cannot be negative")
+        try:
+            total = Catalog.open(path).count_rows()
+        except CatalogError as error:
+            raise CommandError(str(error)) from error
+        # A progress bar on a terminal only; logs and CI get the summary alone.
+        with tqdm(
+            total=total, unit="row", disable=not sys.stderr.isatty(), desc="Importing"
+        ) as bar:
+            try:
+                report = catalog_import(path=path, default_stock=default_stock, progress=bar.update)
+            except CatalogError as error:
+                raise CommandError(str(error)) from error
+        for error in report.errors:
+            self.stderr.write(f"skipped {error}")
+        style = self.style.WARNING if report.errors else self.style.SUCCESS
+        self.stdout.write(style(f"Imported {path}: {report}."))

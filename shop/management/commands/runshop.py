@@ -1,0 +1,206 @@
+"""``manage.py runshop``: the whole shop on one machine, with one command.
+
+Database ready and migrated, an admin user, a demo catalogue, a Celery worker and the web
+server; Ctrl-C stops everything it started.
+"""
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from tqdm import tqdm
+
+from config import embedded_postgres
+from config.celery_app import broker_description
+from shop.catalog_csv import Catalog
+from shop.models import Product
+from shop.sample_catalog import write_sample_catalog
+from shop.services import catalog_import
+
+DEMO_STOCK = 10
+STOP_GRACE_SECONDS = 15
+
+
+class Command(BaseCommand):
+    help = "Run the shop: database, migrations, admin user, demo catalogue, worker and web server."
+    requires_system_checks = []  # runs `check` itself, after the database is up
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--addrport", default=os.environ.get("VITRINE_ADDRPORT", "127.0.0.1:8000")
+        )
+        parser.add_argument("--no-demo", action="store_true", help="do not import a demo catalogue")
+
+    def handle(self, *args, addrport, no_demo, **options):
+        host, _, port = addrport.rpartition(":")
+        host = host or "127.0.0.1"
+        if not port.isdigit():
+            raise CommandError(f"--addrport wants HOST:PORT, got {addrport!r}")
+        if not _port_free(host, int(port)):
+            raise CommandError(f"{host}:{port} is already in use; pass --addrport HOST:PORT")
+
+        self._database()
+        call_command("check")
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database migrated.")
+        credentials = self._admin_user()
+        if not no_demo:
+            self._demo_catalog()
+
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        children: list[subprocess.Popen] = []
+        try:
+            self.stdout.write(f"Celery: {broker_description()}")
+            children.append(
+                _spawn(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config.celery_app",
+                        "worker",
+                        "--loglevel=INFO",
+                        "--concurrency=1",
+                    ]
+                )
+            )
+            children.append(_spawn([sys.executable, "manage.py", "runserver", f"{host}:{port}"]))
+            _wait_for_port(host, int(port), children)
+            url = f"http://{host}:{port}/"
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nVitrine is running at {url}\n"
+                    f"Admin: {url}admin/  user {credentials[0]!r}  password {credentials[1]}\n"
+                    "Press Ctrl-C to stop.\n"
+                )
+            )
+            _wait_for_any(children)
+            raise CommandError("a process of the shop stopped unexpectedly; see its output above")
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            _stop(children)
+            if "DATA_DIR" in settings.DATABASES["default"]:
+                # Children stopped by a signal never unregistered from the embedded server;
+                # forget them so that it stops when this process exits.
+                connection.close()
+                embedded_postgres.forget_dead_processes(settings.DATABASES["default"]["DATA_DIR"])
+        self.stdout.write("Stopped.")
+
+    def _database(self):
+        db = settings.DATABASES["default"]
+        connection.ensure_connection()  # starts the embedded server if that is the one in use
+        if "DATA_DIR" in db:
+            self.stdout.write(f"Database: embedded PostgreSQL + pgvector in {db['DATA_DIR']}")
+        else:
+            self.stdout.write(f"Database: {db['NAME']} on {db.get('HOST') or 'local socket'}")
+
+    def _admin_user(self) -> tuple[str, str]:
+        """Admin credentials: from DJANGO_SUPERUSER_*, or generated once and kept in VAR_DIR."""
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
+        email = os.environ.get("DJANGO_SUPERUSER_EMAIL", "admin@example.com")
+        saved = Path(settings.VAR_DIR) / "admin-password.txt"
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            password = password or secrets.token_urlsafe(12)
+            User.objects.create_superuser(username=username, email=email, password=password)
+            if "DJANGO_SUPERUSER_PASSWORD" not in os.environ:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(password + "\n")
+                saved.chmod(0o600)
+            self.stdout.write(f"Created admin user {username!r}.")
+        elif password:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        elif saved.is_file():
+            password = saved.read_text().strip()
+        else:
+            password = f"(unchanged; reset it with: python manage.py changepassword {username})"
+        return username, password
+
+    def _demo_catalog(self):
+        count = Product.objects.count()
+        if count:
+            self.stdout.write(f"Catalogue has {count} products; no demo import.")
+            return
+        path = Path(settings.SHOP_DEMO_CATALOG)
+        if not (path / "styles.csv").is_file():
+            self.stdout.write(f"No demo catalogue at {path}; drawing a small sample catalogue.")
+            path = write_sample_catalog(Path(settings.VAR_DIR) / "sample-catalog")
+        self.stdout.write(f"Importing demo catalogue {path}")
+        total = Catalog.open(path).count_rows()
+        with tqdm(total=total, unit="row", disable=not sys.stderr.isatty()) as bar:
+            report = catalog_import(path=path, default_stock=DEMO_STOCK, progress=bar.update)
+        self.stdout.write(f"Demo catalogue: {report}.")
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _spawn(command: list[str]) -> subprocess.Popen:
+    # A session of its own: Ctrl-C reaches this process only, which then stops the children
+    # in order instead of all of them dying at once.
+    return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_port(host: str, port: int, children, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise CommandError("a process of the shop failed to start; see its output above")
+        try:
+            with socket.create_connection((host.strip("[]"), port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise CommandError(f"the web server did not start listening on {host}:{port} in {timeout} s")
+
+
+def _wait_for_any(children) -> None:
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+
+
+def _stop(children: list[subprocess.Popen]) -> None:
+    """SIGINT (as Ctrl-C) to each child's process group; after a grace period, SIGKILL."""
+    for child in reversed(children):  # the web server first, then the worker
+        _signal_group(child, signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
+    for child in children:  # anything the children left in their groups
+        _signal_group(child, signal.SIGKILL)
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)

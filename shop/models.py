@@ -1,0 +1,145 @@
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from treebeard.mp_tree import MP_Node
+
+
+class Category(MP_Node):
+    """A node of the category tree (Kaggle: masterCategory > subCategory > articleType)."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    description = models.TextField(blank=True)
+
+    # No node_order_by: sorted insertion renumbers siblings' paths, which would make every
+    # category object already in memory (an import holds many) stale.
+
+    class Meta:
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return " > ".join(node.name for node in [*Category.objects.get_ancestors(self), self])
+
+
+class Gender(models.TextChoices):
+    MEN = "Men"
+    WOMEN = "Women"
+    BOYS = "Boys"
+    GIRLS = "Girls"
+    UNISEX = "Unisex"
+
+
+class Season(models.TextChoices):
+    SPRING = "Spring"
+    SUMMER = "Summer"
+    FALL = "Fall"
+    WINTER = "Winter"
+
+
+def default_currency() -> str:
+    return settings.SHOP_CURRENCY
+
+
+currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
+
+
+class Product(models.Model):
+    external_id = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Identifier in the catalogue this product was imported from.",
+    )
+    title = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Leave empty to show the product without selling it.",
+    )
+    currency = models.CharField(max_length=3, default=default_currency, validators=[currency_code])
+    stock = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField("active", default=True, db_index=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="products"
+    )
+    gender = models.CharField(max_length=10, choices=Gender, blank=True)
+    colour = models.CharField(max_length=40, blank=True, db_index=True)
+    season = models.CharField(max_length=10, choices=Season, blank=True)
+    usage = models.CharField(max_length=40, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Free-form attributes.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_purchasable(self) -> bool:
+        """Shown products can lack a price or stock; only these can go into a cart."""
+        return self.is_active and self.price is not None and self.stock > 0
+
+    @property
+    def primary_image(self) -> "ProductImage | None":
+        images = list(self.images.all())  # uses prefetch_related("images") when present
+        return next((image for image in images if image.is_primary), images[0] if images else None)
+
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
+
+
+def product_image_upload_to(instance: "ProductImage", filename: str) -> str:
+    """A random name: uploads never collide, and the client's name never reaches the path."""
+    extension = PurePath(filename).suffix.lower()
+    if extension not in IMAGE_EXTENSIONS:
+        extension = ""
+    name = uuid.uuid4().hex
+    return f"products/{name[:2]}/{name}{extension}"
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(
+        upload_to=product_image_upload_to, width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(editable=False, null=True)
+    height = models.PositiveIntegerField(editable=False, null=True)
+    alt_text = models.CharField(max_length=255, blank=True)
+    is_primary = models.BooleanField("primary", default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    sha256 = models.CharField(
+        max_length=64, editable=False, db_index=True, help_text="Hash of the image file's bytes."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_primary", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(is_primary=True),
+                name="one_primary_image_per_product",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Image of {self.product}"

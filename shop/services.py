@@ -1,0 +1,252 @@
+"""Writes to the catalogue. Each service owns its transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.text import slugify
+
+from shop.catalog_csv import Catalog, CatalogRow, RowError
+from shop.images import CheckedImage, InvalidImage, check_image
+from shop.models import Category, Product, ProductImage
+
+IMPORT_BATCH_SIZE = 500
+
+
+def category_get_or_create(*, names: Sequence[str]) -> Category | None:
+    """The category at ``names`` (root first), creating the missing levels."""
+    category = None
+    for name in names:
+        siblings = (
+            Category.objects.get_children(category)
+            if category
+            else Category.objects.get_root_nodes()
+        )
+        found = siblings.filter(name=name).first()
+        if found is None:
+            slug = _free_slug(Category, slugify(name) or "category", category)
+            if category is None:
+                found = Category.objects.add_root({"name": name, "slug": slug})
+            else:
+                # Re-read the parent: treebeard needs its current path and child count.
+                parent = Category.objects.get(pk=category.pk)
+                found = Category.objects.add_child(parent, {"name": name, "slug": slug})
+        category = found
+    return category
+
+
+def _free_slug(model, slug: str, parent: Category | None = None) -> str:
+    if not model.objects.filter(slug=slug).exists():
+        return slug
+    if parent is not None and not model.objects.filter(slug=f"{parent.slug}-{slug}").exists():
+        return f"{parent.slug}-{slug}"
+    return f"{slug}-{uuid.uuid4().hex[:6]}"
+
+
+def products_set_active(*, product_ids: Iterable[int], active: bool) -> int:
+    """Show or hide products in the storefront; returns how many changed."""
+    return (
+        Product.objects.filter(pk__in=list(product_ids))
+        .exclude(is_active=active)
+        .update(is_active=active)
+    )
+
+
+def product_images_ensure_primary(*, product: Product) -> None:
+    """A product with photos always has a primary one: the first, unless one was chosen."""
+    images = product.images.order_by("position", "id")
+    if images.exists() and not images.filter(is_primary=True).exists():
+        images.filter(pk=images.first().pk).update(is_primary=True)
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.errors)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.skipped} skipped"
+        )
+
+
+def catalog_import(
+    *,
+    path: Path | str,
+    default_stock: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a Kaggle-layout catalogue. Idempotent: keyed on the external id.
+
+    Bad rows (unparseable line, missing or broken image, bad values) are reported with their
+    line number and skipped; the rest is imported. Batches commit one at a time, so an
+    interrupted import keeps what it finished and a re-run completes it.
+    """
+    catalog = Catalog.open(path)
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    categories: dict[tuple[str, ...], Category | None] = {}  # names -> category, across batches
+    batch: list[CatalogRow] = []
+    for row in catalog.rows():
+        if isinstance(row, CatalogRow) and row.external_id in seen:
+            row = RowError(
+                row.line, row.external_id, f"duplicate id, first on line {seen[row.external_id]}"
+            )
+        if isinstance(row, RowError):
+            report.errors.append(row)
+            if progress:
+                progress(1)
+            continue
+        seen[row.external_id] = row.line
+        batch.append(row)
+        if len(batch) >= IMPORT_BATCH_SIZE:
+            _import_batch(batch, default_stock, report, progress, categories)
+            batch = []
+    if batch:
+        _import_batch(batch, default_stock, report, progress, categories)
+    report.errors.sort(key=lambda error: error.line)
+    return report
+
+
+def _import_batch(rows, default_stock, report, progress, categories) -> None:
+    batch_size = len(rows)
+    # Photos whose bytes are already stored as the primary image need no decoding.
+    stored = dict(
+        ProductImage.objects.filter(
+            product__external_id__in=[row.external_id for row in rows], is_primary=True
+        ).values_list("product__external_id", "sha256")
+    )
+    images: dict[str, CheckedImage | None] = {}
+    for row in rows:
+        try:
+            data = row.image_path.read_bytes()
+            if stored.get(row.external_id) == hashlib.sha256(data).hexdigest():
+                images[row.external_id] = None  # unchanged
+            else:
+                images[row.external_id] = check_image(data)
+        except InvalidImage as error:
+            report.errors.append(
+                RowError(row.line, row.external_id, f"image {row.image_path.name}: {error}")
+            )
+        except OSError as error:
+            report.errors.append(RowError(row.line, row.external_id, f"image unreadable: {error}"))
+    rows = [row for row in rows if row.external_id in images]
+
+    saved_files: list[str] = []
+    try:
+        with transaction.atomic():
+            _write_batch(rows, images, default_stock, report, saved_files, categories)
+    except BaseException:
+        for name in saved_files:  # the rows were rolled back; do not leave their files behind
+            default_storage.delete(name)
+        raise
+    if progress:
+        progress(batch_size)
+
+
+def _write_batch(rows, images, default_stock, report, saved_files, categories) -> None:
+    existing = Product.objects.prefetch_related("images").in_bulk(
+        [row.external_id for row in rows], field_name="external_id"
+    )
+    new_products, new_images = [], []
+    for row in rows:
+        key = tuple(row.categories)
+        if key not in categories:
+            categories[key] = category_get_or_create(names=row.categories)
+        product = existing.get(row.external_id) or Product(
+            external_id=row.external_id, stock=default_stock
+        )
+        changed = _apply_row(product, row, categories[key])
+        image = images[row.external_id]
+        primary = product.primary_image if product.pk else None
+        image_changed = image is not None
+        if product.pk is None:
+            new_products.append(product)
+        elif changed:
+            product.save()
+        if image_changed:
+            new_images.append((product, row, image, primary))
+        if product.pk is None:
+            report.created += 1
+        elif changed or image_changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+
+    _assign_slugs(new_products)
+    Product.objects.bulk_create(new_products)
+    # A re-imported photo replaces the old one; its file goes once the new one is committed.
+    replaced = [old for _, _, _, old in new_images if old is not None]
+    ProductImage.objects.filter(pk__in=[old.pk for old in replaced]).delete()
+    for old in replaced:
+        transaction.on_commit(lambda name=old.image.name: default_storage.delete(name))
+    to_create = []
+    for product, row, image, _ in new_images:
+        product_image = ProductImage(
+            product=product,
+            is_primary=True,
+            sha256=image.sha256,
+            alt_text=row.title,
+            width=image.width,
+            height=image.height,
+        )
+        product_image.image.save(f"upload{image.extension}", ContentFile(image.data), save=False)
+        saved_files.append(product_image.image.name)
+        to_create.append(product_image)
+    ProductImage.objects.bulk_create(to_create)
+
+
+def _apply_row(product: Product, row: CatalogRow, category: Category | None) -> bool:
+    """Copy the row's fields onto ``product``; True when something changed."""
+    values = {
+        "title": row.title,
+        "category_id": category.pk if category else None,
+        "gender": row.gender,
+        "colour": row.colour,
+        "season": row.season,
+        "usage": row.usage,
+        "year": row.year,
+        "attributes": {**product.attributes, **row.attributes},
+    }
+    # Optional columns only overwrite when the file has them.
+    for name, column in (("price", "price"), ("description", "description"), ("stock", "stock")):
+        if column in row.columns:
+            values[name] = getattr(row, name) if getattr(row, name) is not None else _empty(name)
+    if "currency" in row.columns and row.currency:
+        values["currency"] = row.currency
+    changed = False
+    for name, value in values.items():
+        if getattr(product, name) != value:
+            setattr(product, name, value)
+            changed = True
+    return changed
+
+
+def _empty(name: str):
+    return {"price": None, "description": "", "stock": 0}[name]
+
+
+def _assign_slugs(products: list[Product]) -> None:
+    wanted = [(p, slugify(f"{p.title[:200]} {p.external_id}") or "product") for p in products]
+    taken = set(
+        Product.objects.filter(slug__in=[slug for _, slug in wanted]).values_list("slug", flat=True)
+    )
+    for product, slug in wanted:
+        if slug in taken:
+            slug = f"{slug}-{uuid.uuid4().hex[:6]}"
+        taken.add(slug)
+        product.slug = slug

@@ -1,0 +1,86 @@
+"""The embedded PostgreSQL + pgvector server: starts from nothing, is shared, stops with its last user."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+# Starts (or joins) the server, prints its socket folder, waits for a line on stdin, exits.
+HOLDER = """
+import sys
+from config import embedded_postgres
+print(embedded_postgres.start(sys.argv[1]), flush=True)
+sys.stdin.readline()
+"""
+
+
+def hold(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(data_dir)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, process.stdout.readline().strip()
+
+
+def postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def query(socket_dir: str, sql: str):
+    with psycopg.connect(
+        host=socket_dir, user="postgres", dbname="vitrine", autocommit=True
+    ) as conn:
+        cursor = conn.execute(sql)
+        return cursor.fetchone() if cursor.description else None
+
+
+def test_a_fresh_folder_gets_a_server_with_the_database_and_pgvector(tmp_path):
+    data_dir = tmp_path / "pg"
+    holder, socket_dir = hold(data_dir)
+    try:
+        query(socket_dir, "CREATE EXTENSION IF NOT EXISTS vector")
+        (distance,) = query(socket_dir, "SELECT '[1,2,3]'::vector <=> '[2,4,6]'::vector")
+        assert distance == pytest.approx(0, abs=1e-6)
+        (half,) = query(socket_dir, "SELECT '[1,0]'::halfvec(2) <=> '[0,1]'::halfvec(2)")
+        assert half == pytest.approx(1)
+    finally:
+        holder.communicate("\n", timeout=30)
+
+
+def test_server_is_shared_and_stops_when_its_last_user_exits(tmp_path):
+    data_dir = tmp_path / "pg"
+    first, socket_dir = hold(data_dir)
+    server = psutil.Process(postmaster_pid(data_dir))
+
+    second, second_socket = hold(data_dir)
+    assert second_socket == socket_dir and postmaster_pid(data_dir) == server.pid
+    second.communicate("\n", timeout=30)
+    assert query(socket_dir, "SELECT 1") == (1,)  # still up for the first user
+
+    first.communicate("\n", timeout=30)
+    server.wait(timeout=30)
+    assert not server.is_running()
+
+
+def test_a_killed_user_does_not_keep_the_server_alive_forever(tmp_path):
+    data_dir = tmp_path / "pg"
+    killed, _ = hold(data_dir)
+    server = psutil.Process(postmaster_pid(data_dir))
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+
+    later, _ = hold(data_dir)
+    later.communicate("\n", timeout=30)
+    server.wait(timeout=30)
+    assert not server.is_running()

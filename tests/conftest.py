@@ -1,0 +1,21 @@
+from pathlib import Path
+
+import pytest
+
+FASHION_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fashion-dev"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Every test writes its uploads to a folder of its own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def fashion_dev() -> Path:
+    if not (FASHION_DEV / "styles.csv").is_file():
+        pytest.skip(
+            f"needs the fashion-dev catalogue at {FASHION_DEV} (../shared/data/fashion-dev)"
+        )
+    return FASHION_DEV

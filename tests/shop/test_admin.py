@@ -1,0 +1,141 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from shop.models import Category, Product, ProductImage
+from shop.services import category_get_or_create
+from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
+
+CHANGELIST = reverse("admin:shop_product_changelist")
+
+
+@pytest.fixture
+def staff_client(client, db):
+    user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def titles(response) -> set[str]:
+    return {p.title for p in response.context["cl"].result_list}
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, db):
+    for url in [CHANGELIST, reverse("admin:shop_category_changelist")]:
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
+
+
+def test_logged_in_shoppers_without_staff_status_are_refused(client, db):
+    client.force_login(get_user_model().objects.create_user("shopper", password="pw"))
+    response = client.get(CHANGELIST)
+    assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
+    assert client.get(reverse("admin:shop_product_add")).status_code == 302
+
+
+def test_product_list_shows_thumbnails(staff_client):
+    image = ProductImageFactory(product__title="Blue Denim Jacket")
+    response = staff_client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert f'src="{image.image.url}"' in response.content.decode()
+    assert "Blue Denim Jacket" in response.content.decode()
+
+
+def test_product_change_page_shows_the_photo(staff_client):
+    image = ProductImageFactory()
+    response = staff_client.get(reverse("admin:shop_product_change", args=[image.product.pk]))
+    assert response.status_code == 200
+    assert response.content.decode().count(f'src="{image.image.url}"') >= 2  # header + inline
+
+
+def test_category_pages_render(staff_client):
+    category = category_get_or_create(names=["Footwear", "Shoes", "Sandals"])
+    assert staff_client.get(reverse("admin:shop_category_changelist")).status_code == 200
+    response = staff_client.get(reverse("admin:shop_category_change", args=[category.pk]))
+    assert response.status_code == 200
+
+
+def test_filters_narrow_the_list(staff_client):
+    shoes = category_get_or_create(names=["Footwear", "Shoes", "Sandals"])
+    ProductFactory(title="Red shirt", colour="Red", stock=0)
+    ProductFactory(title="Green sandal", colour="Green", category=shoes, gender="Women")
+    ProductFactory(title="Hidden hat", is_active=False)
+    footwear = Category.objects.get_root(shoes)
+
+    assert titles(staff_client.get(CHANGELIST, {"category": footwear.pk})) == {"Green sandal"}
+    assert titles(staff_client.get(CHANGELIST, {"in_stock": "no"})) == {"Red shirt"}
+    assert titles(staff_client.get(CHANGELIST, {"colour": "Green"})) == {"Green sandal"}
+    assert titles(staff_client.get(CHANGELIST, {"gender__exact": "Women"})) == {"Green sandal"}
+    assert titles(staff_client.get(CHANGELIST, {"is_active__exact": "0"})) == {"Hidden hat"}
+    assert titles(staff_client.get(CHANGELIST, {"q": "sandal"})) == {"Green sandal"}
+
+
+def test_bulk_deactivate_and_activate(staff_client):
+    products = ProductFactory.create_batch(3)
+    ids = [str(p.pk) for p in products[:2]]
+    response = staff_client.post(
+        CHANGELIST, {"action": "deactivate", "_selected_action": ids}, follow=True
+    )
+    assert "2 product(s) deactivated" in response.content.decode()
+    assert set(Product.objects.filter(is_active=False).values_list("pk", flat=True)) == {
+        p.pk for p in products[:2]
+    }
+    staff_client.post(CHANGELIST, {"action": "activate", "_selected_action": ids})
+    assert Product.objects.filter(is_active=True).count() == 3
+
+
+def _add_form(photo: SimpleUploadedFile, **extra) -> dict:
+    category = category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
+    return {
+        "title": "Linen Shirt",
+        "slug": "linen-shirt",
+        "description": "",
+        "category": category.pk,
+        "price": "39.00",
+        "currency": "EUR",
+        "stock": "4",
+        "is_active": "on",
+        "gender": "Men",
+        "colour": "White",
+        "season": "",
+        "usage": "",
+        "year": "",
+        "attributes": "{}",
+        "external_id": "",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-image": photo,
+        "images-0-alt_text": "",
+        "images-0-position": "0",
+        **extra,
+    }
+
+
+def test_adding_a_product_with_a_photo_makes_it_primary(staff_client):
+    photo = SimpleUploadedFile("../../evil name.jpg", jpeg_bytes(), content_type="image/jpeg")
+    response = staff_client.post(reverse("admin:shop_product_add"), _add_form(photo))
+    assert response.status_code == 302, response.context and response.context["errors"]
+    image = ProductImage.objects.get(product__slug="linen-shirt")
+    assert image.is_primary and len(image.sha256) == 64 and (image.width, image.height) == (60, 80)
+    assert image.image.name.startswith("products/") and "evil" not in image.image.name
+
+
+def test_a_file_that_is_not_a_photo_is_refused_with_a_reason(staff_client):
+    fake = SimpleUploadedFile("shirt.jpg", b"<html><script>alert(1)</script></html>", "image/jpeg")
+    response = staff_client.post(reverse("admin:shop_product_add"), _add_form(fake))
+    assert response.status_code == 200
+    assert "Upload a valid image" in response.content.decode()
+    assert not Product.objects.exists()
+
+
+def test_a_truncated_photo_is_refused_with_a_reason(staff_client):
+    data = jpeg_bytes(size=(400, 400))
+    broken = SimpleUploadedFile("shirt.jpg", data[: len(data) // 2], "image/jpeg")
+    response = staff_client.post(reverse("admin:shop_product_add"), _add_form(broken))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "This photo cannot be used: the image is corrupt or truncated" in body
+    assert not Product.objects.exists()

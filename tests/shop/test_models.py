@@ -1,0 +1,101 @@
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection
+
+from shop.models import Category, Product, ProductImage, product_image_upload_to
+from shop.services import category_get_or_create, product_images_ensure_primary, products_set_active
+from tests.factories import ProductFactory, ProductImageFactory
+
+
+@pytest.mark.parametrize(
+    ("price", "stock", "active", "purchasable"),
+    [
+        ("9.99", 1, True, True),
+        (None, 5, True, False),
+        ("9.99", 0, True, False),
+        ("9.99", 5, False, False),
+    ],
+)
+def test_only_priced_active_products_in_stock_can_be_bought(price, stock, active, purchasable):
+    product = Product(title="Cap", price=price and Decimal(price), stock=stock, is_active=active)
+    assert product.is_purchasable is purchasable
+
+
+@pytest.mark.parametrize(
+    ("client_name", "suffix"),
+    [
+        ("photo.JPG", ".jpg"),
+        ("../../etc/passwd.jpg", ".jpg"),
+        ("x.php", ""),
+        ("a b/..\\c.png", ".png"),
+    ],
+)
+def test_upload_names_are_random_and_stay_in_the_products_folder(client_name, suffix):
+    first = product_image_upload_to(ProductImage(), client_name)
+    second = product_image_upload_to(ProductImage(), client_name)
+    assert first != second
+    assert re.fullmatch(rf"products/[0-9a-f]{{2}}/[0-9a-f]{{32}}{re.escape(suffix)}", first)
+
+
+@pytest.mark.django_db
+def test_database_refuses_negative_prices_and_bad_currencies():
+    with pytest.raises(IntegrityError):
+        ProductFactory(price="-1.00")
+
+
+@pytest.mark.django_db
+def test_database_refuses_lowercase_currency_code():
+    with pytest.raises(IntegrityError):
+        ProductFactory(currency="eur")
+
+
+@pytest.mark.django_db
+def test_a_product_has_at_most_one_primary_image():
+    image = ProductImageFactory()
+    with pytest.raises(IntegrityError):
+        ProductImageFactory(product=image.product, is_primary=True)
+
+
+@pytest.mark.django_db
+def test_first_photo_becomes_primary_when_none_is_chosen():
+    product = ProductFactory()
+    first = ProductImageFactory(product=product, is_primary=False, position=0)
+    ProductImageFactory(product=product, is_primary=False, position=1)
+    product_images_ensure_primary(product=product)
+    assert product.primary_image == first and ProductImage.objects.get(pk=first.pk).is_primary
+
+
+@pytest.mark.django_db
+def test_category_tree_is_shared_by_products_and_reused():
+    tshirts = category_get_or_create(names=["Apparel", "Topwear", "Tshirts"])
+    shirts = category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
+    assert category_get_or_create(names=["Apparel", "Topwear", "Tshirts"]) == tshirts
+    assert str(shirts) == "Apparel > Topwear > Shirts"
+    assert Category.objects.count() == 4
+    assert Category.objects.get_parent(tshirts) == Category.objects.get_parent(shirts)
+
+
+@pytest.mark.django_db
+def test_same_name_under_two_parents_gets_distinct_slugs():
+    a = category_get_or_create(names=["Apparel", "Socks"])
+    b = category_get_or_create(names=["Free Items", "Socks"])
+    assert a != b and a.slug == "socks" and b.slug == "free-items-socks"
+
+
+@pytest.mark.django_db
+def test_bulk_activation_reports_only_real_changes():
+    hidden = ProductFactory.create_batch(2, is_active=False)
+    shown = ProductFactory(is_active=True)
+    assert products_set_active(product_ids=[p.pk for p in [*hidden, shown]], active=True) == 2
+    assert Product.objects.filter(is_active=True).count() == 3
+
+
+@pytest.mark.django_db
+def test_database_is_postgresql_with_pgvector():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        (version,) = cursor.fetchone()
+    assert connection.vendor == "postgresql"
+    assert tuple(int(part) for part in version.split(".")[:2]) >= (0, 8)

@@ -1,0 +1,116 @@
+"""`manage.py runshop` (what `make run` calls): from an empty folder to a working shop, and back."""
+
+import http.cookiejar
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_until(lines: "queue.Queue[str]", pattern: str, timeout: float) -> re.Match:
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    raise AssertionError(f"{pattern!r} not printed in {timeout} s:\n{''.join(seen)}")
+
+
+def processes_using(folder: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            text = " ".join(process.info["cmdline"] or []) + str(process.info["environ"] or "")
+        except psutil.Error:
+            continue
+        if str(folder) in text and process.pid != os.getpid():
+            found.append(process)
+    return found
+
+
+def log_in(base: str, username: str, password: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}admin/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode(
+        {
+            "csrfmiddlewaretoken": token,
+            "username": username,
+            "password": password,
+            "next": "/admin/",
+        }
+    ).encode()
+    return opener.open(f"{base}admin/login/", form).read().decode()
+
+
+def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "VITRINE_VAR_DIR": str(tmp_path / "var"),
+        "SHOP_DEMO_CATALOG": str(tmp_path / "no-such-catalogue"),
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+    }
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SUPERUSER_PASSWORD"):
+        env.pop(name, None)
+    shop = subprocess.Popen(
+        [sys.executable, "manage.py", "runshop", "--addrport", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in shop.stdout], daemon=True).start()
+    try:
+        read_until(lines, r"drawing a small sample catalogue", 120)
+        read_until(lines, r"Demo catalogue: 48 created", 120)
+        read_until(lines, r"file-system broker", 60)
+        base = read_until(lines, r"Vitrine is running at (\S+)", 120).group(1)
+        credentials = read_until(lines, r"user '(\w+)'\s+password (\S+)", 5)
+
+        home = urllib.request.urlopen(base).read().decode()
+        assert "Vitrine Women Yellow Handbag" in home  # newest first
+        photo = re.search(r'<img src="([^"]+)"', home).group(1)
+        assert urllib.request.urlopen(urllib.parse.urljoin(base, photo)).status == 200
+        assert "Site administration" in log_in(base, *credentials.groups())
+
+        children = [p for p in psutil.Process(shop.pid).children(recursive=True)]
+        assert any("celery" in " ".join(p.cmdline()) for p in children)
+        assert processes_using(tmp_path / "var" / "postgres")  # the embedded server
+
+        shop.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert shop.wait(timeout=90) == 0
+        read_until(lines, r"^Stopped\.", 5)
+        psutil.wait_procs(children, timeout=30)
+        time.sleep(1)
+        assert processes_using(tmp_path) == []
+    finally:
+        if shop.poll() is None:
+            shop.kill()

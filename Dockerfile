@@ -1,0 +1,25 @@
+# Production image: gunicorn for the web, the same image for Celery workers.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=config.settings.production
+
+WORKDIR /app
+RUN useradd --create-home --uid 1000 vitrine
+
+# Dependencies first, so that code changes do not reinstall them.
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY shop ./shop
+COPY recommender ./recommender
+RUN pip install --no-cache-dir '.[s3]'
+
+COPY . .
+RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost \
+        python manage.py collectstatic --noinput \
+    && mkdir -p /app/media && chown vitrine:vitrine /app/media
+
+USER vitrine
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -67,9 +67,16 @@ def forget_dead_processes(data_dir: Path | str) -> None:
             pids = json.loads(handles.read_text() or "[]")
         except json.JSONDecodeError:
             pids = []
-        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        alive = [pid for pid in pids if _alive(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _create_database(socket_dir: Path, database: str) -> None:

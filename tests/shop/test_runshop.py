@@ -68,7 +68,10 @@ def log_in(base: str, username: str, password: str) -> str:
     return opener.open(f"{base}admin/login/", form).read().decode()
 
 
-def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(tmp_path):
+@pytest.mark.parametrize("started_in_background", [False, True])
+def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(
+    tmp_path, started_in_background
+):
     port = free_port()
     env = {
         **os.environ,
@@ -85,6 +88,10 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # `make run &` in a script: the shell starts the job with SIGINT ignored.
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if started_in_background
+        else None,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in shop.stdout], daemon=True).start()
@@ -112,5 +119,8 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(tmp_path
         time.sleep(1)
         assert processes_using(tmp_path) == []
     finally:
-        if shop.poll() is None:
-            shop.kill()
+        if shop.poll() is None:  # the test failed: leave no process behind
+            leftovers = [shop_process := psutil.Process(shop.pid), *shop_process.children(True)]
+            for process in leftovers:
+                process.kill()
+            psutil.wait_procs(leftovers, timeout=10)

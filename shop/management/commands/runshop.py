@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -58,6 +59,8 @@ class Command(BaseCommand):
         if not no_demo:
             self._demo_catalog()
 
+        # Explicitly: a process started in the background inherits SIGINT as ignored.
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         children: list[subprocess.Popen] = []
         try:
@@ -187,18 +190,25 @@ def _wait_for_any(children) -> None:
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
-    """SIGINT (as Ctrl-C) to each child's process group; after a grace period, SIGKILL."""
-    for child in reversed(children):  # the web server first, then the worker
-        _signal_group(child, signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    """SIGTERM each child's process group (a warm shutdown for Celery), SIGKILL what lingers.
+
+    SIGTERM rather than SIGINT: a shell that starts a job in the background makes it ignore
+    SIGINT, and the children would then outlive the grace period.
+    """
+    processes = []
     for child in children:
-        try:
-            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            _signal_group(child, signal.SIGKILL)
-            child.wait()
-    for child in children:  # anything the children left in their groups
-        _signal_group(child, signal.SIGKILL)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(child.pid)
+            processes += [parent, *parent.children(recursive=True)]
+    for child in reversed(children):  # the web server first, then the worker
+        _signal_group(child, signal.SIGTERM)
+    _, lingering = psutil.wait_procs(processes, timeout=STOP_GRACE_SECONDS)
+    for process in lingering:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(lingering, timeout=5)
+    for child in children:
+        child.wait()
 
 
 def _signal_group(child: subprocess.Popen, signum: int) -> None:

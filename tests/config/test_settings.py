@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    environ.update(DJANGO_SETTINGS_MODULE="config.settings.production", **env)
+    environ.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True
     )
@@ -33,3 +33,20 @@ def test_production_settings_pass_the_deployment_checklist():
     )
     assert result.returncode == 0, result.stderr
     assert "no issues (0 silenced)" in result.stdout
+
+
+def test_media_go_to_an_s3_compatible_bucket_when_one_is_configured():
+    show = "from django.conf import settings; print(settings.STORAGES['default'])"
+    local = manage("shell", "-c", show, DJANGO_SETTINGS_MODULE="config.settings.local")
+    assert "FileSystemStorage" in local.stdout, local.stderr
+    bucket = manage(
+        "shell",
+        "-c",
+        show,
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        AWS_STORAGE_BUCKET_NAME="shop-media",
+        AWS_S3_ENDPOINT_URL="https://minio.internal:9000",
+    )
+    assert "storages.backends.s3.S3Storage" in bucket.stdout, bucket.stderr
+    assert "'bucket_name': 'shop-media'" in bucket.stdout
+    assert "'file_overwrite': False" in bucket.stdout

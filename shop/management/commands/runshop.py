@@ -79,7 +79,10 @@ class Command(BaseCommand):
                     ]
                 )
             )
-            children.append(_spawn([sys.executable, "manage.py", "runserver", f"{host}:{port}"]))
+            # No autoreloader: one process, which stops cleanly with its parent's signal.
+            children.append(
+                _spawn([sys.executable, "manage.py", "runserver", "--noreload", f"{host}:{port}"])
+            )
             _wait_for_port(host, int(port), children)
             url = f"http://{host}:{port}/"
             self.stdout.write(
@@ -190,7 +193,8 @@ def _wait_for_any(children) -> None:
 
 
 def _stop(children: list[subprocess.Popen]) -> None:
-    """SIGTERM each child's process group (a warm shutdown for Celery), SIGKILL what lingers.
+    """SIGTERM each child (a warm shutdown for Celery, which stops its own pool), then SIGKILL
+    whatever is left of it and its descendants after a grace period.
 
     SIGTERM rather than SIGINT: a shell that starts a job in the background makes it ignore
     SIGINT, and the children would then outlive the grace period.
@@ -201,7 +205,8 @@ def _stop(children: list[subprocess.Popen]) -> None:
             parent = psutil.Process(child.pid)
             processes += [parent, *parent.children(recursive=True)]
     for child in reversed(children):  # the web server first, then the worker
-        _signal_group(child, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
     _, lingering = psutil.wait_procs(processes, timeout=STOP_GRACE_SECONDS)
     for process in lingering:
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -209,8 +214,3 @@ def _stop(children: list[subprocess.Popen]) -> None:
     psutil.wait_procs(lingering, timeout=5)
     for child in children:
         child.wait()
-
-
-def _signal_group(child: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signum)

@@ -1,41 +1,19 @@
 """A real Celery worker process consumes tasks from the configured broker."""
 
 import os
-import queue
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import redis
 
+from tests.process_output import ProcessOutput
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-def lines_of(process: subprocess.Popen) -> "queue.Queue[str]":
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()
-    return lines
-
-
-def wait_for(lines: "queue.Queue[str]", text: str, timeout: float = 60) -> str:
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        seen.append(line)
-        if text in line:
-            return line
-    raise AssertionError(f"{text!r} not seen in {timeout} s; worker said:\n{''.join(seen)}")
 
 
 def redis_available() -> bool:
@@ -83,8 +61,8 @@ def test_worker_process_runs_a_task_sent_by_another_process(broker, tmp_path):
         text=True,
     )
     try:
-        lines = lines_of(worker)
-        wait_for(lines, "ready.")
+        output = ProcessOutput(worker)
+        output.wait_for(r"ready\.")
         marker = uuid.uuid4().hex
         subprocess.run(
             [
@@ -98,8 +76,7 @@ def test_worker_process_runs_a_task_sent_by_another_process(broker, tmp_path):
             check=True,
             timeout=60,
         )
-        line = wait_for(lines, marker)
-        assert "succeeded" in line
+        output.wait_for(rf"celery\.accumulate\[.*\] succeeded .*{marker}")
         if broker == "filesystem":
             assert (tmp_path / "celery" / "queue").is_dir()
     finally:

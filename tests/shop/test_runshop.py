@@ -2,13 +2,11 @@
 
 import http.cookiejar
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -16,6 +14,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+from tests.process_output import ProcessOutput
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,19 +25,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def read_until(lines: "queue.Queue[str]", pattern: str, timeout: float) -> re.Match:
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        seen.append(line)
-        if match := re.search(pattern, line):
-            return match
-    raise AssertionError(f"{pattern!r} not printed in {timeout} s:\n{''.join(seen)}")
 
 
 def processes_using(folder: Path) -> list[psutil.Process]:
@@ -93,14 +80,13 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(
         if started_in_background
         else None,
     )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in shop.stdout], daemon=True).start()
+    output = ProcessOutput(shop)
     try:
-        read_until(lines, r"drawing a small sample catalogue", 120)
-        read_until(lines, r"Demo catalogue: 48 created", 120)
-        read_until(lines, r"file-system broker", 60)
-        base = read_until(lines, r"Vitrine is running at (\S+)", 120).group(1)
-        credentials = read_until(lines, r"user '(\w+)'\s+password (\S+)", 5)
+        output.wait_for(r"drawing a small sample catalogue", 120)
+        output.wait_for(r"Demo catalogue: 48 created", 120)
+        output.wait_for(r"file-system broker", 60)
+        base = output.wait_for(r"Vitrine is running at (\S+)", 120).group(1)
+        credentials = output.wait_for(r"user '(\w+)'\s+password (\S+)", 5)
 
         home = urllib.request.urlopen(base).read().decode()
         assert "Vitrine Women Yellow Handbag" in home  # newest first
@@ -114,7 +100,7 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(
 
         shop.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert shop.wait(timeout=90) == 0
-        read_until(lines, r"^Stopped\.", 5)
+        output.wait_for(r"^Stopped\.", 5)
         psutil.wait_procs(children, timeout=30)
         time.sleep(1)
         assert processes_using(tmp_path) == []

@@ -1,0 +1,33 @@
+"""Waiting for what a subprocess prints, with a timeout, in tests that run real processes."""
+
+import queue
+import re
+import subprocess
+import threading
+import time
+
+
+class ProcessOutput:
+    """The lines a process prints on stdout, read in a thread so that waiting can time out."""
+
+    def __init__(self, process: subprocess.Popen):
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(
+            target=lambda: [self._lines.put(line) for line in process.stdout], daemon=True
+        ).start()
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> re.Match:
+        """The first line from now on matching ``pattern`` (a regular expression)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(
+            f"{pattern!r} not printed in {timeout} s; the process printed:\n{''.join(self.seen)}"
+        )

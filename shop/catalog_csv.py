@@ -119,7 +119,7 @@ class Catalog:
         except ValueError as error:
             return RowError(line, external_id, str(error))
 
-    def _row(self, line: int, external_id: str, values: dict[str, str]) -> CatalogRow | RowError:
+    def _row(self, line: int, external_id: str, values: dict[str, str]) -> CatalogRow:
         title = values[TITLE]
         if not title:
             raise ValueError(f"empty {TITLE}")

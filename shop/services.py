@@ -18,6 +18,7 @@ from shop.images import CheckedImage, InvalidImage, check_image
 from shop.models import Category, Product, ProductImage
 
 IMPORT_BATCH_SIZE = 500
+OPTIONAL_COLUMNS_CLEARED = {"price": None, "description": "", "stock": 0}
 
 
 def category_get_or_create(*, names: Sequence[str]) -> Category | None:
@@ -171,18 +172,15 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
             external_id=row.external_id, stock=default_stock
         )
         changed = _apply_row(product, row, categories[key])
-        image = images[row.external_id]
-        primary = product.primary_image if product.pk else None
-        image_changed = image is not None
+        image = images[row.external_id]  # None: the stored photo has the same bytes
+        if image is not None:
+            new_images.append((product, row, image, product.primary_image if product.pk else None))
         if product.pk is None:
             new_products.append(product)
-        elif changed:
-            product.save()
-        if image_changed:
-            new_images.append((product, row, image, primary))
-        if product.pk is None:
             report.created += 1
-        elif changed or image_changed:
+        elif changed or image is not None:
+            if changed:
+                product.save()
             report.updated += 1
         else:
             report.unchanged += 1
@@ -222,10 +220,10 @@ def _apply_row(product: Product, row: CatalogRow, category: Category | None) -> 
         "year": row.year,
         "attributes": {**product.attributes, **row.attributes},
     }
-    # Optional columns only overwrite when the file has them.
-    for name, column in (("price", "price"), ("description", "description"), ("stock", "stock")):
-        if column in row.columns:
-            values[name] = getattr(row, name) if getattr(row, name) is not None else _empty(name)
+    # Optional columns only overwrite when the file has them; an empty cell clears the value.
+    for name, cleared in OPTIONAL_COLUMNS_CLEARED.items():
+        if name in row.columns:
+            values[name] = cleared if getattr(row, name) is None else getattr(row, name)
     if "currency" in row.columns and row.currency:
         values["currency"] = row.currency
     changed = False
@@ -234,10 +232,6 @@ def _apply_row(product: Product, row: CatalogRow, category: Category | None) -> 
             setattr(product, name, value)
             changed = True
     return changed
-
-
-def _empty(name: str):
-    return {"price": None, "description": "", "stock": 0}[name]
 
 
 def _assign_slugs(products: list[Product]) -> None:

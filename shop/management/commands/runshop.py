@@ -44,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-demo", action="store_true", help="do not import a demo catalogue")
 
     def handle(self, *args, addrport, no_demo, **options):
+        sys.stdout.reconfigure(line_buffering=True)  # progress shows up in logs as it happens
         host, _, port = addrport.rpartition(":")
         host = host or "127.0.0.1"
         if not port.isdigit():

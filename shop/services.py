@@ -195,14 +195,11 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
     to_create = []
     for product, row, image, _ in new_images:
         product_image = ProductImage(
-            product=product,
-            is_primary=True,
-            sha256=image.sha256,
-            alt_text=row.title,
-            width=image.width,
-            height=image.height,
+            product=product, is_primary=True, sha256=image.sha256, alt_text=row.title
         )
         product_image.image.save(f"upload{image.extension}", ContentFile(image.data), save=False)
+        # After the save: Django measures a just-saved ContentFile from its end, i.e. as empty.
+        product_image.width, product_image.height = image.width, image.height
         saved_files.append(product_image.image.name)
         to_create.append(product_image)
     ProductImage.objects.bulk_create(to_create)

@@ -126,6 +126,19 @@ SHOP_DEMO_CATALOG = env(
     "SHOP_DEMO_CATALOG", default=str(BASE_DIR.parent / "shared/data/fashion-dev")
 )
 
+# Recommender. The encoder is chosen when an index is built (`manage.py reindex`) and stays in
+# force until the next explicit reindex: see recommender/encoders/__init__.py.
+RECOMMENDER_ENCODER = env("RECOMMENDER_ENCODER", default="auto")
+RECOMMENDER_RESNET50_WEIGHTS = env("RECOMMENDER_RESNET50_WEIGHTS", default="")
+# Off by default so that nothing reaches for the internet unasked (tests, CI, offline shops).
+RECOMMENDER_DOWNLOAD_WEIGHTS = env.bool("RECOMMENDER_DOWNLOAD_WEIGHTS", default=False)
+RECOMMENDER_IMAGE_FIT = env("RECOMMENDER_IMAGE_FIT", default="pad")
+RECOMMENDER_IMAGE_WEIGHT = env.float("RECOMMENDER_IMAGE_WEIGHT", default=0.7)
+RECOMMENDER_TEXT_WEIGHT = env.float("RECOMMENDER_TEXT_WEIGHT", default=0.3)
+# Nearest neighbours fetched from each HNSW index before the exact weighted re-ranking.
+RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)
+RECOMMENDER_CACHE_DIR = Path(env("RECOMMENDER_CACHE_DIR", default=str(VAR_DIR / "cache")))
+
 # Celery (cookiecutter-django's layout). Without CELERY_BROKER_URL the broker is Kombu's
 # file-system transport in VAR_DIR/celery: a real broker shared by processes on one machine,
 # needing no server. Production uses Redis.

@@ -119,7 +119,8 @@ def test_adding_a_product_with_a_photo_makes_it_primary(staff_client):
     response = staff_client.post(reverse("admin:shop_product_add"), _add_form(photo))
     assert response.status_code == 302, response.context and response.context["errors"]
     image = ProductImage.objects.get(product__slug="linen-shirt")
-    assert image.is_primary and len(image.sha256) == 64 and (image.width, image.height) == (60, 80)
+    assert image.is_primary and len(image.sha256) == 64
+    assert ProductImage.objects.filter(pk=image.pk).values_list("width", "height")[0] == (60, 80)
     assert image.image.name.startswith("products/") and "evil" not in image.image.name
 
 

@@ -1,0 +1,101 @@
+from django.contrib.postgres.indexes import OpClass
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast
+from pgvector.django import HalfVectorField, HnswIndex, SparseVectorField, VectorField
+
+from shop.models import Product
+
+# TF-IDF vocabulary size: text vectors are sparse vectors of this many dimensions.
+TEXT_DIMENSIONS = 1 << 17
+
+# How each encoder's image vectors are indexed. HNSW on `vector` stops at 2,000 dimensions,
+# so ResNet50's 2048-d vectors are indexed as halfvec (pgvector's documented way).
+IMAGE_INDEX_FIELDS = {
+    "efficientnet_lite0": (VectorField(dimensions=1280), "vector_cosine_ops"),
+    "resnet50": (HalfVectorField(dimensions=2048), "halfvec_cosine_ops"),
+}
+
+
+class VectorIndex(models.Model):
+    """One build of the similarity index: the encoder of its image vectors and its text model.
+
+    Exactly one index is live; ``reindex`` builds a new one beside it and switches atomically.
+    Vectors of two encoders never meet in one ranking because rankings read one index.
+    """
+
+    class State(models.TextChoices):
+        BUILDING = "building"
+        LIVE = "live"
+        RETIRED = "retired"
+
+    encoder = models.CharField(max_length=40)
+    encoder_version = models.CharField(max_length=80)
+    encoder_reason = models.CharField(max_length=300, blank=True)
+    state = models.CharField(max_length=10, choices=State, default=State.BUILDING)
+    # The fitted TF-IDF (vocabulary and idf) as JSON, so queries use the same vocabulary.
+    text_model = models.JSONField(null=True, blank=True)
+    text_fitted_at = models.DateTimeField(null=True, blank=True)
+    # Set by catalogue changes, cleared by the (debounced) refit that covers them.
+    text_stale_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    live_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "vector indexes"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"], condition=Q(state="live"), name="one_live_vector_index"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.encoder} index #{self.pk} ({self.state})"
+
+
+class ProductEmbedding(models.Model):
+    """A product's vectors in one index, and where computing them stands."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    index = models.ForeignKey(VectorIndex, on_delete=models.CASCADE, related_name="embeddings")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="embeddings")
+    # The index's encoder, repeated here so that each HNSW index can be partial on it.
+    encoder = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    image_sha256 = models.CharField(max_length=64, blank=True)
+    # No fixed dimension: each encoder has its own, indexed by a cast (see Meta.indexes).
+    image = VectorField(null=True, blank=True)
+    text = SparseVectorField(dimensions=TEXT_DIMENSIONS, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["index", "product"], name="one_embedding_per_index")
+        ]
+        indexes = [
+            *(
+                HnswIndex(
+                    OpClass(Cast("image", field), name=opclass),
+                    name=f"image_{encoder}_hnsw"[:30],
+                    condition=Q(encoder=encoder),
+                    m=16,
+                    ef_construction=64,
+                )
+                for encoder, (field, opclass) in IMAGE_INDEX_FIELDS.items()
+            ),
+            HnswIndex(
+                OpClass("text", name="sparsevec_cosine_ops"),
+                name="text_hnsw",
+                m=16,
+                ef_construction=64,
+            ),
+            models.Index(fields=["index", "status"], name="embedding_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} in {self.index}"

@@ -1,0 +1,167 @@
+"""Reads from the vector index: "visually similar" rails and search by photo.
+
+The score of a product for a query is ``w_image * image cosine + w_text * text cosine``
+(0.7 / 0.3 by default). Each HNSW index (image, text) proposes its nearest neighbours under
+the same filters, and the union is ranked exactly by the weighted score. A product without an
+image vector scores on text alone, in its own rail and in others'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, FloatField, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce
+from pgvector import Vector
+from pgvector.django import CosineDistance
+
+from recommender.models import IMAGE_INDEX_FIELDS, ProductEmbedding, VectorIndex
+from recommender.services import encoder_for
+from shop.models import Category, Product
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    category: Category | None = None  # this category and everything below it
+    gender: str = ""
+    colour: str = ""
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool = False
+
+    def apply(self, embeddings: QuerySet[ProductEmbedding]) -> QuerySet[ProductEmbedding]:
+        if self.category is not None:
+            embeddings = embeddings.filter(product__category__path__startswith=self.category.path)
+        if self.gender:
+            embeddings = embeddings.filter(product__gender=self.gender)
+        if self.colour:
+            embeddings = embeddings.filter(product__colour__iexact=self.colour)
+        if self.price_min is not None:
+            embeddings = embeddings.filter(product__price__gte=self.price_min)
+        if self.price_max is not None:
+            embeddings = embeddings.filter(product__price__lte=self.price_max)
+        if self.in_stock:
+            embeddings = embeddings.filter(product__stock__gt=0)
+        return embeddings
+
+
+NO_FILTERS = ProductFilters()
+
+
+@dataclass(frozen=True)
+class SimilarProduct:
+    product: Product
+    score: float
+    image_score: float
+    text_score: float
+
+
+def live_index() -> VectorIndex | None:
+    return VectorIndex.objects.filter(state=VectorIndex.State.LIVE).first()
+
+
+def similar_products(
+    *,
+    product: Product,
+    k: int = 10,
+    image_weight: float | None = None,
+    text_weight: float | None = None,
+    filters: ProductFilters = NO_FILTERS,
+) -> list[SimilarProduct]:
+    """The ``k`` best products for ``product``'s rail, never the product itself."""
+    index = live_index()
+    query = index and ProductEmbedding.objects.filter(index=index, product=product).first()
+    if not query:
+        return []
+    image_weight = settings.RECOMMENDER_IMAGE_WEIGHT if image_weight is None else image_weight
+    text_weight = settings.RECOMMENDER_TEXT_WEIGHT if text_weight is None else text_weight
+    image = np.asarray(query.image, np.float32) if query.image is not None else None
+    text = query.text if text_weight else None
+    return _ranked(
+        index,
+        image if image_weight else None,
+        text,
+        k,
+        image_weight,
+        text_weight,
+        filters,
+        exclude=product.pk,
+    )
+
+
+def products_by_photo(
+    *, photo: bytes, k: int = 10, filters: ProductFilters = NO_FILTERS, exclude: int | None = None
+) -> list[SimilarProduct]:
+    """The ``k`` products that look most like ``photo`` (bytes; never stored).
+
+    Raises ``recommender.encoders.UnreadableImage`` for bytes that are not a photo.
+    """
+    index = live_index()
+    if index is None:
+        return []
+    image = encoder_for(index).encode_bytes(photo)
+    return _ranked(index, image, None, k, 1.0, 0.0, filters, exclude=exclude)
+
+
+def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclude):
+    embeddings = filters.apply(
+        ProductEmbedding.objects.filter(index=index, product__is_active=True)
+    )
+    if exclude is not None:
+        embeddings = embeddings.exclude(product_id=exclude)
+    image_field, _ = IMAGE_INDEX_FIELDS[index.encoder]
+    indexed_image = Cast("image", image_field)
+    image_query = Cast(Value(Vector(image).to_text()), image_field) if image is not None else None
+    text_query = (
+        Cast(Value(text.to_text()), ProductEmbedding._meta.get_field("text")) if text else None
+    )
+    candidates_per_index = max(k, settings.RECOMMENDER_CANDIDATES)
+
+    candidates: set[int] = set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Filtered HNSW scans keep going until they find enough rows (pgvector >= 0.8).
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(candidates_per_index, 40)])
+        if image_query is not None:
+            candidates.update(
+                embeddings.filter(encoder=index.encoder, image__isnull=False)
+                .order_by(CosineDistance(indexed_image, image_query))
+                .values_list("product_id", flat=True)[:candidates_per_index]
+            )
+        if text_query is not None:
+            candidates.update(
+                embeddings.filter(text__isnull=False)
+                .order_by(CosineDistance("text", text_query))
+                .values_list("product_id", flat=True)[:candidates_per_index]
+            )
+    # Ranked in SQL so that only the top k rows (and their products) reach Python.
+    zero = Value(0.0, output_field=FloatField())
+    image_score = (
+        Coalesce(1.0 - CosineDistance(indexed_image, image_query), zero)
+        if image_query is not None
+        else zero
+    )
+    text_score = (
+        Coalesce(1.0 - CosineDistance("text", text_query), zero) if text_query is not None else zero
+    )
+    top = (
+        ProductEmbedding.objects.filter(index=index, product_id__in=candidates)
+        .annotate(image_score=image_score, text_score=text_score)
+        .annotate(score=image_weight * F("image_score") + text_weight * F("text_score"))
+        .order_by("-score", "product_id")
+        .values_list("product_id", "score", "image_score", "text_score")[:k]
+    )
+    top = list(top)
+    products = (
+        Product.objects.select_related("category")
+        .prefetch_related("images")
+        .in_bulk([product_id for product_id, *_ in top])
+    )
+    return [
+        SimilarProduct(products[product_id], score, image, text)
+        for product_id, score, image, text in top
+    ]

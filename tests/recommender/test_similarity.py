@@ -1,0 +1,190 @@
+"""Building the index and ranking rails and photo searches, on the real database and encoder."""
+
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from recommender.encoders import UnreadableImage
+from recommender.models import ProductEmbedding, VectorIndex
+from recommender.selectors import ProductFilters, live_index, products_by_photo, similar_products
+from recommender.services import index_build, product_embeddings_refresh
+from shop.models import Product, ProductImage
+from shop.sample_catalog import write_sample_catalog
+from shop.services import catalog_import
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+@pytest.fixture
+def catalogue(tmp_path):
+    """48 drawn products: 4 article types x 6 colours x 2 genders, indexed."""
+    catalog_import(path=write_sample_catalog(tmp_path / "sample"), default_stock=3)
+    index = index_build(encoder="efficientnet_lite0")
+    return index
+
+
+def article(product: Product) -> str:
+    return product.category.name
+
+
+def test_index_build_records_its_encoder_and_embeds_every_product(catalogue):
+    index = live_index()
+    assert index == catalogue and index.state == "live"
+    assert index.encoder == "efficientnet_lite0" and index.encoder_version == "imagenet-57934424"
+    assert index.text_model and index.text_fitted_at
+    rows = ProductEmbedding.objects.filter(index=index)
+    assert rows.count() == 48
+    assert set(rows.values_list("status", flat=True)) == {"done"}
+    assert all(len(row.image) == 1280 and row.text is not None for row in rows)
+
+
+def test_rail_has_k_products_never_itself_with_both_scores(catalogue):
+    product = Product.objects.get(title="Vitrine Men Red Tshirt")
+    rail = similar_products(product=product, k=10)
+    assert len(rail) == 10 and product not in [r.product for r in rail]
+    assert all(0 < r.image_score <= 1 and 0 <= r.text_score <= 1 for r in rail)
+    assert [r.score for r in rail] == sorted((r.score for r in rail), reverse=True)
+    first = rail[0]
+    assert first.score == pytest.approx(0.7 * first.image_score + 0.3 * first.text_score)
+    # The drawn T-shirts look alike and share words: they lead the rail.
+    assert Counter(article(r.product) for r in rail[:5])["Tshirts"] >= 4
+
+
+def test_weights_can_be_overridden_per_call(catalogue):
+    product = Product.objects.get(title="Vitrine Women Blue Handbag")
+    image_only = similar_products(product=product, k=5, image_weight=1, text_weight=0)
+    assert all(r.score == pytest.approx(r.image_score) for r in image_only)
+    text_only = similar_products(product=product, k=5, image_weight=0, text_weight=1)
+    assert all(r.score == pytest.approx(r.text_score) for r in text_only)
+
+
+def test_filters_still_return_k_products_when_k_match(catalogue):
+    product = Product.objects.get(title="Vitrine Men Red Tshirt")
+    women = similar_products(product=product, k=10, filters=ProductFilters(gender="Women"))
+    assert len(women) == 10 and {r.product.gender for r in women} == {"Women"}
+    green = similar_products(product=product, k=10, filters=ProductFilters(colour="green"))
+    assert len(green) == 8  # fewer than k match: all of them (4 articles x 2 genders)
+    assert {r.product.colour for r in green} == {"Green"}
+
+
+def test_inactive_products_never_appear(catalogue):
+    product = Product.objects.get(title="Vitrine Men Red Tshirt")
+    hidden = similar_products(product=product, k=1)[0].product
+    Product.objects.filter(pk=hidden.pk).update(is_active=False)
+    assert hidden not in [r.product for r in similar_products(product=product, k=47)]
+
+
+def test_product_without_photo_gets_a_text_rail_and_appears_in_others_by_text(catalogue):
+    bare = Product.objects.get(title="Vitrine Men Black Handbag")
+    ProductImage.objects.filter(product=bare).delete()
+    product_embeddings_refresh(product_ids=[bare.pk])
+    row = ProductEmbedding.objects.get(index=catalogue, product=bare)
+    assert row.image is None and row.status == "done"
+
+    rail = similar_products(product=bare, k=5)
+    assert len(rail) == 5 and all(r.image_score == 0 and r.text_score > 0 for r in rail)
+    sibling = Product.objects.get(title="Vitrine Women Black Handbag")
+    others = similar_products(product=sibling, k=47)
+    entry = next(r for r in others if r.product == bare)
+    assert entry.image_score == 0 and entry.score == pytest.approx(0.3 * entry.text_score)
+
+
+def test_a_broken_photo_marks_only_that_product_failed(catalogue, media_root):
+    broken, fine = Product.objects.order_by("pk")[:2]
+    photo = broken.primary_image
+    (media_root / photo.image.name).write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    ProductImage.objects.filter(pk=photo.pk).update(sha256="0" * 64)  # "the photo changed"
+    ProductImage.objects.filter(pk=fine.primary_image.pk).update(sha256="1" * 64)
+    product_embeddings_refresh(product_ids=[broken.pk, fine.pk])
+    rows = {r.product_id: r for r in ProductEmbedding.objects.filter(index=catalogue)}
+    assert rows[broken.pk].status == "failed" and "unreadable image" in rows[broken.pk].error
+    assert rows[fine.pk].status == "done" and rows[fine.pk].image_sha256 == "1" * 64
+
+
+def test_unchanged_photos_are_not_encoded_again(catalogue, monkeypatch):
+    from recommender import services
+
+    calls = []
+    encoder = services.encoder_for(catalogue)
+    original = encoder.encode
+    monkeypatch.setattr(
+        encoder, "encode", lambda images: calls.append(len(images)) or original(images)
+    )
+    product_embeddings_refresh(product_ids=Product.objects.values_list("pk", flat=True))
+    assert calls == []
+    product_embeddings_refresh(
+        product_ids=Product.objects.values_list("pk", flat=True)[:3], force=True
+    )
+    assert sum(calls) == 3
+
+
+def test_search_by_photo_finds_the_product_and_its_look_alikes(catalogue, tmp_path):
+    product = Product.objects.get(title="Vitrine Women Yellow Trouser")
+    photo = product.primary_image.image.read()
+    results = products_by_photo(photo=photo, k=6)
+    # The drawing is the same for both genders: the two identical photos come first.
+    assert {r.product.title for r in results[:2]} == {product.title, "Vitrine Men Yellow Trouser"}
+    assert results[1].image_score == pytest.approx(1, abs=1e-4)
+    assert all(r.text_score == 0 for r in results)
+    assert Counter(article(r.product) for r in results)["Trousers"] >= 4
+    excluded = products_by_photo(photo=photo, k=6, exclude=product.pk)
+    assert product not in [r.product for r in excluded]
+
+
+def test_search_by_photo_refuses_bytes_that_are_not_a_photo(catalogue):
+    with pytest.raises(UnreadableImage):
+        products_by_photo(photo=b"%PDF-1.4 definitely not a photo")
+
+
+def test_reindex_builds_beside_the_live_index_and_switches_when_complete(catalogue):
+    old = live_index()
+    product = Product.objects.order_by("pk").first()
+    seen_during_build = []
+
+    def progress(count):  # called mid-build: the shop must still be serving the old index
+        seen_during_build.append((live_index().pk, len(similar_products(product=product, k=5))))
+
+    new = index_build(encoder="efficientnet_lite0", progress=progress)
+
+    assert seen_during_build and all(pk == old.pk and n == 5 for pk, n in seen_during_build)
+    assert live_index() == new != old
+    assert not VectorIndex.objects.filter(pk=old.pk).exists()  # retired and deleted
+    assert ProductEmbedding.objects.filter(index=new).count() == 48
+
+
+def test_reindex_command_on_an_empty_index_builds_the_first_one(tmp_path, capsys):
+    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
+    assert live_index() is None
+    call_command("reindex", "--encoder", "efficientnet_lite0")
+    assert "is live: 48 products, 0 failed photos" in capsys.readouterr().out
+    assert live_index().encoder == "efficientnet_lite0"
+
+
+@pytest.mark.fashion_dev
+def test_indexed_rails_agree_with_exact_brute_force_on_fashion_dev(fashion_dev):
+    catalog_import(path=fashion_dev)
+    index = index_build(encoder="efficientnet_lite0")
+    rows = list(
+        ProductEmbedding.objects.filter(index=index)
+        .order_by("product_id")
+        .values_list("product_id", "image", "text")
+    )
+    ids = np.array([product_id for product_id, _, _ in rows])
+    images = np.stack([np.asarray(image, np.float32) for _, image, _ in rows])
+    texts = np.zeros(
+        (len(rows), max(max(t.indices(), default=0) for _, _, t in rows) + 1), np.float32
+    )
+    for i, (_, _, text) in enumerate(rows):
+        texts[i, text.indices()] = text.values()
+    random.seed(0)
+    recalls = []
+    for i in random.sample(range(len(rows)), 100):
+        exact = 0.7 * images @ images[i] + 0.3 * texts @ texts[i]
+        exact[i] = -np.inf
+        truth = set(ids[np.argsort(-exact)[:10]])
+        got = {r.product.pk for r in similar_products(product=Product.objects.get(pk=ids[i]))}
+        recalls.append(len(truth & got) / 10)
+    assert np.mean(recalls) >= 0.95, f"recall@10 {np.mean(recalls):.3f}"

@@ -36,8 +36,8 @@ class VectorIndex(models.Model):
     # The fitted TF-IDF (vocabulary and idf) as JSON, so queries use the same vocabulary.
     text_model = models.JSONField(null=True, blank=True)
     text_fitted_at = models.DateTimeField(null=True, blank=True)
-    # Set by catalogue changes, cleared by the (debounced) refit that covers them.
-    text_stale_since = models.DateTimeField(null=True, blank=True)
+    # The latest catalogue change the text model does not cover yet; a refit clears it.
+    text_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     live_since = models.DateTimeField(null=True, blank=True)
 

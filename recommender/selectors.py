@@ -14,7 +14,7 @@ from decimal import Decimal
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, FloatField, QuerySet, Value
+from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce
 from pgvector import Vector
 from pgvector.django import CosineDistance
@@ -165,3 +165,20 @@ def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclud
         SimilarProduct(products[product_id], score, image, text)
         for product_id, score, image, text in top
     ]
+
+
+def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding | None] | None:
+    """The live index and this product's row in it (None: not indexed yet)."""
+    index = live_index()
+    if index is None:
+        return None
+    row = ProductEmbedding.objects.filter(index=index, product=product).defer("image", "text")
+    return index, row.first()
+
+
+def with_embedding_status(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Annotate ``embedding_status`` (pending, done, failed or None) from the live index."""
+    status = ProductEmbedding.objects.filter(
+        index__state=VectorIndex.State.LIVE, product=OuterRef("pk")
+    ).values("status")[:1]
+    return products.annotate(embedding_status=Subquery(status))

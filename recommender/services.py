@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pgvector import SparseVector
 
@@ -20,6 +22,8 @@ from shop.models import Category, Product, ProductImage
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 256
+EMBED_TASK_SIZE = 64  # products per Celery message: small enough to retry cheaply
+SWEEP_GRACE = timedelta(minutes=5)  # a pending row younger than this may still be in a queue
 Progress = Callable[[int], None] | None
 
 
@@ -194,9 +198,128 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
     )
 
 
-def text_index_refit(*, index: VectorIndex) -> None:
-    """Refit TF-IDF on the whole catalogue and rewrite every text vector of ``index``."""
-    _text_refit(index)
+def products_changed(*, product_ids: Iterable[int]) -> None:
+    """Products were created or edited: embed them and refit the text model, after commit.
+
+    Call inside the transaction that changed them; the worker then never reads rows that are
+    not committed, and nothing is queued when the transaction rolls back.
+    """
+    from recommender import tasks
+
+    product_ids = sorted(set(product_ids))
+    if not product_ids:
+        return
+    VectorIndex.objects.exclude(state=VectorIndex.State.RETIRED).update(
+        text_changed_at=timezone.now()
+    )
+    for start in range(0, len(product_ids), EMBED_TASK_SIZE):
+        batch = product_ids[start : start + EMBED_TASK_SIZE]
+        transaction.on_commit(lambda batch=batch: enqueue(tasks.embed_products, batch))
+    transaction.on_commit(
+        lambda: enqueue(tasks.refit_text_index, countdown=settings.RECOMMENDER_TEXT_REFIT_DELAY)
+    )
+
+
+def enqueue(task, *args, countdown: float | None = None) -> bool:
+    """Send ``task``; if the broker is down, log it and go on: the sweep queues the work later.
+
+    A shop admin's save must never fail because Redis is restarting.
+    """
+    try:
+        task.apply_async(args, countdown=countdown, retry=False)
+    except Exception as error:  # kombu raises transport-specific errors
+        logger.warning("Could not queue %s (%s); the periodic sweep will", task.name, error)
+        return False
+    return True
+
+
+def products_reembed(*, product_ids: list[int]) -> int:
+    """Queue these products to be encoded again even if their photo did not change."""
+    from recommender import tasks
+
+    for start in range(0, len(product_ids), EMBED_TASK_SIZE):
+        enqueue(tasks.embed_products, product_ids[start : start + EMBED_TASK_SIZE], True)
+    return len(product_ids)
+
+
+NEAR_DUPLICATE_SIMILARITY = 0.95
+
+
+def product_photo_duplicates(*, product: Product) -> list[Product]:
+    """Other products whose photo is this product's new primary photo, or nearly so.
+
+    Exact copies are found by hash; near-duplicates (re-encoded, resized, recropped) by the
+    image vectors of the live index. Empty when the photo is the one already indexed.
+    """
+    from recommender.selectors import live_index, products_by_photo
+
+    photo = product.images.filter(is_primary=True).first()
+    if photo is None:
+        return []
+    index = live_index()
+    indexed = index and ProductEmbedding.objects.filter(index=index, product=product).first()
+    if indexed and indexed.image_sha256 == photo.sha256:
+        return []
+    same = Product.objects.filter(images__sha256=photo.sha256).exclude(pk=product.pk).distinct()
+    duplicates = {p.pk: p for p in same}
+    if index is not None:
+        with photo.image.open("rb") as handle:
+            data = handle.read()
+        try:
+            nearest = products_by_photo(photo=data, k=5, exclude=product.pk)
+        except Exception as error:  # a warning is a courtesy; never block a save for it
+            logger.warning("Near-duplicate check failed for product %s: %s", product.pk, error)
+            nearest = []
+        duplicates.update(
+            {r.product.pk: r.product for r in nearest if r.score >= NEAR_DUPLICATE_SIMILARITY}
+        )
+    return list(duplicates.values())
+
+
+def text_index_refit_when_quiet(*, quiet_seconds: float) -> float:
+    """Refit the text model of every index in use once the catalogue has been quiet a while.
+
+    Many edits, one refit: returns 0 when done (or nothing to do), or the seconds to wait
+    before trying again because the catalogue changed less than ``quiet_seconds`` ago.
+    """
+    for index in VectorIndex.objects.exclude(state=VectorIndex.State.RETIRED):
+        changed_at = index.text_changed_at
+        if changed_at is None:
+            continue
+        wait = quiet_seconds - (timezone.now() - changed_at).total_seconds()
+        if wait > 0:
+            return wait
+        _text_refit(index)
+        # Only clear what this refit covered: a change during the refit keeps it stale.
+        VectorIndex.objects.filter(pk=index.pk, text_changed_at=changed_at).update(
+            text_changed_at=None
+        )
+    return 0
+
+
+def products_needing_embedding() -> list[int]:
+    """Products whose vectors are missing or behind their photo in the live index.
+
+    For the periodic sweep: catches messages lost with a crashed worker or a broker outage.
+    Failed products whose photo has not changed are left alone (the admin sees the reason).
+    """
+    index = VectorIndex.objects.filter(state=VectorIndex.State.LIVE).first()
+    if index is None:
+        return []
+    missing = Product.objects.exclude(embeddings__index=index).values_list("pk", flat=True)
+    primary_sha = ProductImage.objects.filter(
+        product=OuterRef("product_id"), is_primary=True
+    ).values("sha256")[:1]
+    behind = (
+        ProductEmbedding.objects.filter(index=index)
+        .annotate(photo_sha=Coalesce(Subquery(primary_sha), Value("")))
+        .filter(
+            Q(status=ProductEmbedding.Status.PENDING, updated_at__lt=timezone.now() - SWEEP_GRACE)
+            | (~Q(image_sha256=F("photo_sha")) & ~Q(status=ProductEmbedding.Status.PENDING))
+        )
+        .values_list("product_id", flat=True)
+    )
+    return sorted({*missing, *behind})
 
 
 def _text_refit(index: VectorIndex) -> None:

@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
+from recommender.services import products_changed
 from shop.catalog_csv import Catalog, CatalogRow, RowError
 from shop.images import CheckedImage, InvalidImage, check_image
 from shop.models import Category, Product, ProductImage
@@ -163,7 +164,7 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
     existing = Product.objects.prefetch_related("images").in_bulk(
         [row.external_id for row in rows], field_name="external_id"
     )
-    new_products, new_images = [], []
+    new_products, new_images, updated_ids = [], [], []
     for row in rows:
         key = tuple(row.categories)
         if key not in categories:
@@ -181,6 +182,7 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
         elif changed or image is not None:
             if changed:
                 product.save()
+            updated_ids.append(product.pk)
             report.updated += 1
         else:
             report.unchanged += 1
@@ -203,6 +205,8 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
         saved_files.append(product_image.image.name)
         to_create.append(product_image)
     ProductImage.objects.bulk_create(to_create)
+    # Embedding happens in batches on the workers, after this batch commits.
+    products_changed(product_ids=[p.pk for p in new_products] + updated_ids)
 
 
 def _apply_row(product: Product, row: CatalogRow, category: Category | None) -> bool:

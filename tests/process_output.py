@@ -17,6 +17,14 @@ class ProcessOutput:
             target=lambda: [self._lines.put(line) for line in process.stdout], daemon=True
         ).start()
 
+    def everything(self) -> str:
+        """All the process printed so far."""
+        while True:
+            try:
+                self.seen.append(self._lines.get_nowait())
+            except queue.Empty:
+                return "".join(self.seen)
+
     def wait_for(self, pattern: str, timeout: float = 60) -> re.Match:
         """The first line from now on matching ``pattern`` (a regular expression)."""
         deadline = time.monotonic() + timeout

@@ -137,6 +137,9 @@ RECOMMENDER_IMAGE_WEIGHT = env.float("RECOMMENDER_IMAGE_WEIGHT", default=0.7)
 RECOMMENDER_TEXT_WEIGHT = env.float("RECOMMENDER_TEXT_WEIGHT", default=0.3)
 # Nearest neighbours fetched from each HNSW index before the exact weighted re-ranking.
 RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)
+# Seconds without catalogue changes before the text model is refitted (many edits, one refit).
+RECOMMENDER_TEXT_REFIT_DELAY = env.int("RECOMMENDER_TEXT_REFIT_DELAY", default=30)
+RECOMMENDER_SWEEP_SECONDS = env.int("RECOMMENDER_SWEEP_SECONDS", default=300)
 RECOMMENDER_CACHE_DIR = Path(env("RECOMMENDER_CACHE_DIR", default=str(VAR_DIR / "cache")))
 
 # Celery (cookiecutter-django's layout). Without CELERY_BROKER_URL the broker is Kombu's
@@ -164,6 +167,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-embeddings": {
+        "task": "recommender.tasks.sweep_embeddings",
+        "schedule": RECOMMENDER_SWEEP_SECONDS,
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],

@@ -27,7 +27,7 @@ def redis_available() -> bool:
 def test_worker_process_runs_a_task_sent_by_another_process(broker, tmp_path):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "VITRINE_VAR_DIR": str(tmp_path),
     }
     if broker == "redis":

@@ -1,0 +1,38 @@
+"""Celery tasks: thin, take ids, idempotent, retried on transient database errors."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from recommender import services
+
+TRANSIENT = (OperationalError, InterfaceError)
+# Safe to run twice: acknowledged after the work, so a killed worker's messages are redelivered.
+IDEMPOTENT = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(**IDEMPOTENT)
+def embed_products(product_ids: list[int], force: bool = False) -> None:
+    services.product_embeddings_refresh(product_ids=product_ids, force=force)
+
+
+@shared_task(**IDEMPOTENT)
+def refit_text_index() -> None:
+    wait = services.text_index_refit_when_quiet(quiet_seconds=settings.RECOMMENDER_TEXT_REFIT_DELAY)
+    if wait > 0:
+        services.enqueue(refit_text_index, countdown=wait)
+
+
+@shared_task(**IDEMPOTENT)
+def sweep_embeddings() -> int:
+    """Queue every product whose vectors are missing or out of date; returns how many."""
+    product_ids = services.products_needing_embedding()
+    for start in range(0, len(product_ids), services.EMBED_TASK_SIZE):
+        services.enqueue(embed_products, product_ids[start : start + services.EMBED_TASK_SIZE])
+    return len(product_ids)

@@ -1,0 +1,165 @@
+"""Freshness through a real Celery worker on real Redis: after-commit embedding, the debounced
+text refit and the periodic sweep, against the test database."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.urls import reverse
+
+from config.celery_app import app as celery_app
+from recommender.models import ProductEmbedding
+from recommender.selectors import live_index, similar_products
+from recommender.services import index_build
+from recommender.tasks import sweep_embeddings
+from shop.models import Product, ProductImage
+from shop.sample_catalog import write_sample_catalog
+from shop.services import catalog_import, category_get_or_create
+from tests.factories import jpeg_bytes
+from tests.process_output import ProcessOutput
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture
+def redis_broker():
+    try:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except redis.ConnectionError:
+        pytest.fail(f"these tests need Redis at {REDIS_URL} (.ci/run starts one)")
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = REDIS_URL
+    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    yield REDIS_URL
+    celery_app.conf.broker_url = previous
+    celery_app._pool, celery_app.amqp._producer_pool = None, None
+
+
+@pytest.fixture
+def worker(redis_broker, tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "VITRINE_TEST_WORKER_DATABASE": connection.settings_dict["NAME"],
+        "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
+        "RECOMMENDER_TEXT_REFIT_DELAY": "1",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "-b",
+            redis_broker,
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = ProcessOutput(process)
+    output.wait_for(r"ready\.", timeout=90)
+    yield output
+    process.terminate()
+    process.wait(timeout=60)
+
+
+@pytest.fixture
+def indexed_shop(tmp_path, settings, media_root):
+    settings.MEDIA_ROOT = tmp_path / "media"  # the worker reads photos from the same folder
+    settings.RECOMMENDER_TEXT_REFIT_DELAY = 1
+    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
+    return index_build(encoder="efficientnet_lite0")
+
+
+def wait_until(condition, timeout: float, output: ProcessOutput):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not done in {timeout} s; worker said:\n{output.everything()}")
+
+
+def embedded(product) -> bool:
+    return ProductEmbedding.objects.filter(
+        index=live_index(), product=product, status="done", image__isnull=False
+    ).exists()
+
+
+def test_a_product_saved_in_admin_is_embedded_after_commit_and_text_refitted(
+    indexed_shop, worker, client
+):
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@example.com", "pw"))
+    category = category_get_or_create(names=["Apparel", "Topwear", "Tshirts"])
+    photo = ContentFile(jpeg_bytes((200, 30, 30), size=(120, 160)), name="zanzibar.jpg")
+    response = client.post(
+        reverse("admin:shop_product_add"),
+        {
+            "title": "Zanzibar Red Tshirt",
+            "slug": "zanzibar-red-tshirt",
+            "description": "",
+            "category": category.pk,
+            "price": "25.00",
+            "currency": "EUR",
+            "stock": "2",
+            "is_active": "on",
+            "gender": "Men",
+            "colour": "Red",
+            "season": "",
+            "usage": "",
+            "year": "",
+            "attributes": "{}",
+            "external_id": "",
+            "images-TOTAL_FORMS": "1",
+            "images-INITIAL_FORMS": "0",
+            "images-MIN_NUM_FORMS": "0",
+            "images-MAX_NUM_FORMS": "1000",
+            "images-0-image": photo,
+            "images-0-alt_text": "",
+            "images-0-position": "0",
+        },
+    )
+    assert response.status_code == 302
+    product = Product.objects.get(slug="zanzibar-red-tshirt")
+
+    wait_until(lambda: embedded(product), 120, worker)
+    assert len(similar_products(product=product, k=5)) == 5
+
+    # The debounced refit (1 s here) brings the new word into the text model.
+    wait_until(
+        lambda: "zanzibar" in (live_index().text_model or {}).get("vocabulary", {}), 60, worker
+    )
+    assert live_index().text_changed_at is None
+
+
+def test_the_sweep_embeds_products_whose_message_never_came(indexed_shop, worker):
+    product = Product.objects.create(title="Lost message cap", slug="lost-message-cap")
+    ProductImage.objects.create(
+        product=product,
+        is_primary=True,
+        sha256="f" * 64,
+        image=ContentFile(jpeg_bytes((0, 0, 200)), name="cap.jpg"),
+    )
+    assert not embedded(product)  # created without telling the recommender
+
+    sweep_embeddings.delay()
+
+    wait_until(lambda: embedded(product), 120, worker)

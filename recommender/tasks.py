@@ -36,3 +36,9 @@ def sweep_embeddings() -> int:
     for start in range(0, len(product_ids), services.EMBED_TASK_SIZE):
         services.enqueue(embed_products, product_ids[start : start + services.EMBED_TASK_SIZE])
     return len(product_ids)
+
+
+@shared_task
+def build_index(encoder: str | None = None) -> int:
+    """Build a new index and make it live (``manage.py reindex`` in the background)."""
+    return services.index_build(encoder=encoder).pk

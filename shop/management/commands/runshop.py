@@ -24,6 +24,9 @@ from tqdm import tqdm
 
 from config import embedded_postgres
 from config.celery_app import broker_description
+from recommender.selectors import live_index
+from recommender.services import enqueue
+from recommender.tasks import build_index
 from shop.catalog_csv import Catalog
 from shop.models import Product
 from shop.sample_catalog import write_sample_catalog
@@ -59,6 +62,10 @@ class Command(BaseCommand):
         credentials = self._admin_user()
         if not no_demo:
             self._demo_catalog()
+        if live_index() is None and Product.objects.exists():
+            # Rails appear once the worker has built the first index; the shop starts meanwhile.
+            enqueue(build_index)
+            self.stdout.write("No similarity index yet: the worker is building the first one.")
 
         # Explicitly: a process started in the background inherits SIGINT as ignored.
         signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
@@ -75,6 +82,8 @@ class Command(BaseCommand):
                         "-A",
                         "config.celery_app",
                         "worker",
+                        "--beat",  # the periodic sweep; one process is enough on one machine
+                        f"--schedule={Path(settings.VAR_DIR) / 'celerybeat-schedule'}",
                         "--loglevel=INFO",
                         "--concurrency=1",
                     ]

@@ -18,7 +18,7 @@ RUN pip install --no-cache-dir '.[s3]'
 COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost \
         python manage.py collectstatic --noinput \
-    && mkdir -p /app/media && chown vitrine:vitrine /app/media
+    && mkdir -p /app/media /app/var && chown vitrine:vitrine /app/media /app/var
 
 USER vitrine
 EXPOSE 8000

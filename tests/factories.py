@@ -39,3 +39,33 @@ class ProductImageFactory(factory.django.DjangoModelFactory):
     image = factory.LazyFunction(lambda: ContentFile(jpeg_bytes(), name="photo.jpg"))
     is_primary = True
     sha256 = factory.Sequence(lambda n: f"{n:064x}")
+
+
+def admin_product_form(photo, *, title: str, slug: str, **fields) -> dict:
+    """The admin's "add product" form with one photo, as a browser would post it."""
+    category = category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
+    return {
+        "title": title,
+        "slug": slug,
+        "description": "",
+        "category": category.pk,
+        "price": "39.00",
+        "currency": "EUR",
+        "stock": "4",
+        "is_active": "on",
+        "gender": "Men",
+        "colour": "White",
+        "season": "",
+        "usage": "",
+        "year": "",
+        "attributes": "{}",
+        "external_id": "",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-image": photo,
+        "images-0-alt_text": "",
+        "images-0-position": "0",
+        **fields,
+    }

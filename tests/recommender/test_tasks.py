@@ -21,8 +21,8 @@ from recommender.services import index_build
 from recommender.tasks import sweep_embeddings
 from shop.models import Product, ProductImage
 from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import, category_get_or_create
-from tests.factories import jpeg_bytes
+from shop.services import catalog_import
+from tests.factories import admin_product_form, jpeg_bytes
 from tests.process_output import ProcessOutput
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -108,34 +108,10 @@ def test_a_product_saved_in_admin_is_embedded_after_commit_and_text_refitted(
     indexed_shop, worker, client
 ):
     client.force_login(get_user_model().objects.create_superuser("boss", "b@example.com", "pw"))
-    category = category_get_or_create(names=["Apparel", "Topwear", "Tshirts"])
     photo = ContentFile(jpeg_bytes((200, 30, 30), size=(120, 160)), name="zanzibar.jpg")
     response = client.post(
         reverse("admin:shop_product_add"),
-        {
-            "title": "Zanzibar Red Tshirt",
-            "slug": "zanzibar-red-tshirt",
-            "description": "",
-            "category": category.pk,
-            "price": "25.00",
-            "currency": "EUR",
-            "stock": "2",
-            "is_active": "on",
-            "gender": "Men",
-            "colour": "Red",
-            "season": "",
-            "usage": "",
-            "year": "",
-            "attributes": "{}",
-            "external_id": "",
-            "images-TOTAL_FORMS": "1",
-            "images-INITIAL_FORMS": "0",
-            "images-MIN_NUM_FORMS": "0",
-            "images-MAX_NUM_FORMS": "1000",
-            "images-0-image": photo,
-            "images-0-alt_text": "",
-            "images-0-position": "0",
-        },
+        admin_product_form(photo, title="Zanzibar Red Tshirt", slug="zanzibar-red-tshirt"),
     )
     assert response.status_code == 302
     product = Product.objects.get(slug="zanzibar-red-tshirt")

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from shop.models import Category, Product, ProductImage
 from shop.services import category_get_or_create
-from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories import ProductFactory, ProductImageFactory, admin_product_form, jpeg_bytes
 
 CHANGELIST = reverse("admin:shop_product_changelist")
 
@@ -85,33 +85,8 @@ def test_bulk_deactivate_and_activate(staff_client):
     assert Product.objects.filter(is_active=True).count() == 3
 
 
-def _add_form(photo: SimpleUploadedFile, **extra) -> dict:
-    category = category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
-    return {
-        "title": "Linen Shirt",
-        "slug": "linen-shirt",
-        "description": "",
-        "category": category.pk,
-        "price": "39.00",
-        "currency": "EUR",
-        "stock": "4",
-        "is_active": "on",
-        "gender": "Men",
-        "colour": "White",
-        "season": "",
-        "usage": "",
-        "year": "",
-        "attributes": "{}",
-        "external_id": "",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "0",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-        "images-0-image": photo,
-        "images-0-alt_text": "",
-        "images-0-position": "0",
-        **extra,
-    }
+def _add_form(photo) -> dict:
+    return admin_product_form(photo, title="Linen Shirt", slug="linen-shirt")
 
 
 def test_adding_a_product_with_a_photo_makes_it_primary(staff_client):

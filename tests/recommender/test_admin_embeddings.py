@@ -1,0 +1,69 @@
+"""What a shop admin sees of the similarity index: status, reasons, re-embedding, duplicates."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from recommender import services
+from recommender.models import ProductEmbedding
+from recommender.services import index_build
+from shop.models import Product
+from shop.sample_catalog import write_sample_catalog
+from shop.services import catalog_import
+from tests.factories import admin_product_form
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+CHANGELIST = reverse("admin:shop_product_changelist")
+
+
+@pytest.fixture
+def index(tmp_path):
+    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
+    return index_build(encoder="efficientnet_lite0")
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(get_user_model().objects.create_superuser("boss", "b@example.com", "pw"))
+    return client
+
+
+def test_list_and_change_page_show_embedding_status_and_failure_reason(index, staff_client):
+    listing = staff_client.get(CHANGELIST).content.decode()
+    assert '<td class="field-embedding">done</td>' in listing
+    product = Product.objects.order_by("pk").first()
+    ProductEmbedding.objects.filter(product=product).update(
+        status="failed", error="unreadable image: cannot identify image file"
+    )
+    page = staff_client.get(reverse("admin:shop_product_change", args=[product.pk])).content
+    assert "failed in efficientnet_lite0 index" in page.decode()
+    assert "Reason: unreadable image: cannot identify image file" in page.decode()
+
+
+def test_reembed_action_queues_the_selected_products_forced(index, staff_client, monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        services, "enqueue", lambda task, *args, **kw: queued.append((task.name, args))
+    )
+    ids = list(Product.objects.order_by("pk").values_list("pk", flat=True)[:3])
+    response = staff_client.post(
+        CHANGELIST, {"action": "reembed", "_selected_action": [str(i) for i in ids]}, follow=True
+    )
+    assert "3 product(s) queued for embedding" in response.content.decode()
+    [(task, (queued_ids, force))] = queued
+    assert task == "recommender.tasks.embed_products" and sorted(queued_ids) == ids and force
+
+
+def test_saving_a_photo_another_product_already_uses_warns(index, staff_client):
+    original = Product.objects.get(title="Vitrine Men Green Tshirt")
+    copy = SimpleUploadedFile("copy.jpg", original.primary_image.image.read(), "image/jpeg")
+    response = staff_client.post(
+        reverse("admin:shop_product_add"),
+        admin_product_form(copy, title="Suspicious Tee", slug="suspicious-tee"),
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "This photo is already used by" in body
+    # Exact copy by hash; the women's T-shirt is the same drawing, found by its vector.
+    assert "Vitrine Men Green Tshirt" in body and "Vitrine Women Green Tshirt" in body

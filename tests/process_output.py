@@ -3,8 +3,13 @@
 import queue
 import re
 import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class ProcessOutput:
@@ -39,3 +44,34 @@ class ProcessOutput:
         raise AssertionError(
             f"{pattern!r} not printed in {timeout} s; the process printed:\n{''.join(self.seen)}"
         )
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], *options: str):
+    """A real worker process (solo pool) for this project; yields its output once it is ready."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            *options,
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = ProcessOutput(process)
+        output.wait_for(r"ready\.", timeout=90)
+        yield output
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.process_output import ProcessOutput
+from tests.process_output import celery_worker
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,32 +37,7 @@ def test_worker_process_runs_a_task_sent_by_another_process(broker, tmp_path):
     else:
         env.pop("CELERY_BROKER_URL", None)
     queue_name = f"test-{uuid.uuid4().hex[:8]}"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config.celery_app",
-            "worker",
-            "-Q",
-            queue_name,
-            "--concurrency=1",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        output = ProcessOutput(worker)
-        output.wait_for(r"ready\.")
+    with celery_worker(env, "worker", "-Q", queue_name) as output:
         marker = uuid.uuid4().hex
         subprocess.run(
             [
@@ -79,6 +54,3 @@ def test_worker_process_runs_a_task_sent_by_another_process(broker, tmp_path):
         output.wait_for(rf"celery\.accumulate\[.*\] succeeded .*{marker}")
         if broker == "filesystem":
             assert (tmp_path / "celery" / "queue").is_dir()
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)

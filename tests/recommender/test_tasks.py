@@ -2,8 +2,6 @@
 text refit and the periodic sweep, against the test database."""
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from shop.models import Product, ProductImage
 from shop.sample_catalog import write_sample_catalog
 from shop.services import catalog_import
 from tests.factories import admin_product_form, jpeg_bytes
-from tests.process_output import ProcessOutput
+from tests.process_output import ProcessOutput, celery_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,32 +51,8 @@ def worker(redis_broker, tmp_path):
         "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
         "RECOMMENDER_TEXT_REFIT_DELAY": "1",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config.celery_app",
-            "-b",
-            redis_broker,
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = ProcessOutput(process)
-    output.wait_for(r"ready\.", timeout=90)
-    yield output
-    process.terminate()
-    process.wait(timeout=60)
+    with celery_worker(env, "-b", redis_broker, "worker") as output:
+        yield output
 
 
 @pytest.fixture

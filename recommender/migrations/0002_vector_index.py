@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('state', models.CharField(choices=[('building', 'Building'), ('live', 'Live'), ('retired', 'Retired')], default='building', max_length=10)),
                 ('text_model', models.JSONField(blank=True, null=True)),
                 ('text_fitted_at', models.DateTimeField(blank=True, null=True)),
-                ('text_stale_since', models.DateTimeField(blank=True, null=True)),
+                ('text_changed_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('live_since', models.DateTimeField(blank=True, null=True)),
             ],

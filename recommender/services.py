@@ -303,7 +303,9 @@ def products_needing_embedding() -> list[int]:
     For the periodic sweep: catches messages lost with a crashed worker or a broker outage.
     Failed products whose photo has not changed are left alone (the admin sees the reason).
     """
-    index = VectorIndex.objects.filter(state=VectorIndex.State.LIVE).first()
+    from recommender.selectors import live_index  # selectors import this module
+
+    index = live_index()
     if index is None:
         return []
     missing = Product.objects.exclude(embeddings__index=index).values_list("pk", flat=True)

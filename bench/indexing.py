@@ -1,0 +1,84 @@
+"""Index build throughput through the shop's own code path, photos on disk to vectors in PostgreSQL.
+
+    .venv/bin/python -m bench.indexing [--products 1024] [--encoder efficientnet_lite0]
+
+Imports the first N fashion-dev products into a throwaway database (created and dropped on
+the configured server, as the test runner does), then times ``index_build``: TF-IDF fit, photo
+reads, decode, model, and the vector rows with their HNSW index written. The same photos
+through ``ImageEncoder.encode`` on pre-decoded batches give the bare rate beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def subset_catalog(source: Path, count: int, folder: Path) -> Path:
+    """A catalogue of the first ``count`` rows of ``source``, sharing its photo folder."""
+    lines = (source / "styles.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "styles.csv").write_text("".join(lines[: count + 1]), encoding="utf-8")
+    (folder / "images").symlink_to(source / "images")
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=1024)
+    parser.add_argument("--encoder", default="efficientnet_lite0")
+    parser.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="vitrine-bench-"))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ["DJANGO_MEDIA_ROOT"] = str(work / "media")
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from recommender import services as recommender_services
+    from recommender.models import ProductEmbedding
+    from shop.services import catalog_import
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        catalog = subset_catalog(args.catalog, args.products, work)
+        report = catalog_import(path=catalog)
+        count = report.created
+        encoder = recommender_services._encoder(args.encoder)
+
+        start = time.perf_counter()
+        recommender_services.index_build(encoder=args.encoder)
+        build_seconds = time.perf_counter() - start
+        done = ProductEmbedding.objects.filter(status="done", image__isnull=False).count()
+
+        photos = sorted((args.catalog / "images").glob("*.jpg"))[: args.products]
+        decoded = np.stack([encoder.decode(path.read_bytes()) for path in photos])
+        encoder.encode(decoded[: encoder.batch_size])  # warm-up
+        start = time.perf_counter()
+        encoder.encode(decoded)
+        bare_rate = len(decoded) / (time.perf_counter() - start)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    build_rate = count / build_seconds
+    print(f"{os.cpu_count()} cores, {count} fashion-dev products, encoder {args.encoder}")
+    print("\n| what | images/s | note |\n|---|---:|---|")
+    print(f"| {args.encoder} bare model, pre-decoded | {bare_rate:.1f} | |")
+    print(
+        f"| index_build, files to PostgreSQL | {build_rate:.1f} | "
+        f"{build_seconds:.1f} s, {done} vectors, {build_rate / bare_rate:.0%} of bare |"
+    )
+
+
+if __name__ == "__main__":
+    main()

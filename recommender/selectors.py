@@ -9,7 +9,6 @@ image vector scores on text alone, in its own rail and in others'.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
@@ -19,37 +18,12 @@ from django.db.models.functions import Cast, Coalesce
 from pgvector import Vector
 from pgvector.django import CosineDistance
 
+from recommender import text_model
+from recommender.encoders.preprocessing import Box
 from recommender.models import IMAGE_INDEX_FIELDS, ProductEmbedding, VectorIndex
-from recommender.services import encoder_for
-from shop.models import Category, Product
-
-
-@dataclass(frozen=True)
-class ProductFilters:
-    category: Category | None = None  # this category and everything below it
-    gender: str = ""
-    colour: str = ""
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    in_stock: bool = False
-
-    def apply(self, embeddings: QuerySet[ProductEmbedding]) -> QuerySet[ProductEmbedding]:
-        if self.category is not None:
-            embeddings = embeddings.filter(product__category__path__startswith=self.category.path)
-        if self.gender:
-            embeddings = embeddings.filter(product__gender=self.gender)
-        if self.colour:
-            embeddings = embeddings.filter(product__colour__iexact=self.colour)
-        if self.price_min is not None:
-            embeddings = embeddings.filter(product__price__gte=self.price_min)
-        if self.price_max is not None:
-            embeddings = embeddings.filter(product__price__lte=self.price_max)
-        if self.in_stock:
-            embeddings = embeddings.filter(product__stock__gt=0)
-        return embeddings
-
-
-NO_FILTERS = ProductFilters()
+from recommender.services import encoder_for, sparse_vector
+from shop.models import Product
+from shop.selectors import NO_FILTERS, ProductFilters
 
 
 @dataclass(frozen=True)
@@ -58,6 +32,19 @@ class SimilarProduct:
     score: float
     image_score: float
     text_score: float
+    image_weight: float = 0.0
+    text_weight: float = 0.0
+
+    @property
+    def image_share(self) -> float:
+        """How much of the score the photos gave (the rest came from the text), 0 to 1."""
+        image_part = self.image_weight * max(self.image_score, 0.0)
+        text_part = self.text_weight * max(self.text_score, 0.0)
+        return image_part / (image_part + text_part) if image_part + text_part > 0 else 0.0
+
+    @property
+    def text_share(self) -> float:
+        return 1.0 - self.image_share if self.image_share or self.text_score > 0 else 0.0
 
 
 def live_index() -> VectorIndex | None:
@@ -94,22 +81,57 @@ def similar_products(
 
 
 def products_by_photo(
-    *, photo: bytes, k: int = 10, filters: ProductFilters = NO_FILTERS, exclude: int | None = None
+    *,
+    photo: bytes,
+    box: Box | None = None,
+    k: int = 10,
+    filters: ProductFilters = NO_FILTERS,
+    exclude: int | None = None,
 ) -> list[SimilarProduct]:
     """The ``k`` products that look most like ``photo`` (bytes; never stored).
 
+    ``box`` limits the query to that region of the photo (fractions: left, top, width, height).
     Raises ``recommender.encoders.UnreadableImage`` for bytes that are not a photo.
     """
     index = live_index()
     if index is None:
         return []
-    image = encoder_for(index).encode_bytes(photo)
+    image = encoder_for(index).encode_bytes(photo, box)
     return _ranked(index, image, None, k, 1.0, 0.0, filters, exclude=exclude)
 
 
+def products_by_text(
+    *, text: str, k: int = 10, filters: ProductFilters = NO_FILTERS
+) -> list[SimilarProduct]:
+    """The ``k`` products whose text is closest to ``text`` in the index's TF-IDF space.
+
+    Catches what full-text search misses (partial words are not stemmed matches, but
+    catalogue words such as colours and categories still count).
+    """
+    index = live_index()
+    if index is None or not index.text_model:
+        return []
+    row = text_model.transform(index.text_model, [text])[0]
+    if not row.nnz:
+        return []
+    return _ranked(index, None, sparse_vector(row), k, 0.0, 1.0, filters, exclude=None)
+
+
+def products_you_may_like(*, products: list[Product], k: int = 10) -> list[SimilarProduct]:
+    """Products like any of ``products`` (a cart), best first, none of ``products`` themselves."""
+    chosen = {product.pk for product in products}
+    best: dict[int, SimilarProduct] = {}
+    for product in products[:5]:
+        for similar in similar_products(product=product, k=k + len(chosen)):
+            known = best.get(similar.product.pk)
+            if similar.product.pk not in chosen and (known is None or similar.score > known.score):
+                best[similar.product.pk] = similar
+    return sorted(best.values(), key=lambda similar: -similar.score)[:k]
+
+
 def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclude):
-    embeddings = filters.apply(
-        ProductEmbedding.objects.filter(index=index, product__is_active=True)
+    embeddings = ProductEmbedding.objects.filter(
+        filters.as_q(prefix="product__"), index=index, product__is_active=True
     )
     if exclude is not None:
         embeddings = embeddings.exclude(product_id=exclude)
@@ -162,7 +184,7 @@ def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclud
         .in_bulk([product_id for product_id, *_ in top])
     )
     return [
-        SimilarProduct(products[product_id], score, image, text)
+        SimilarProduct(products[product_id], score, image, text, image_weight, text_weight)
         for product_id, score, image, text in top
     ]
 

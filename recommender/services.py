@@ -83,7 +83,7 @@ def _products(ids: Iterable[int] | None = None):
     return queryset if ids is None else queryset.filter(pk__in=list(ids))
 
 
-def _sparse(row) -> SparseVector:
+def sparse_vector(row) -> SparseVector:
     return SparseVector(
         dict(zip(row.indices.tolist(), row.data.tolist(), strict=True)), TEXT_DIMENSIONS
     )
@@ -158,7 +158,7 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
             index=index, product=product, encoder=index.encoder
         )
         if texts is not None:
-            row.text = _sparse(texts[position]) if texts[position].nnz else None
+            row.text = sparse_vector(texts[position]) if texts[position].nnz else None
         photo = product.primary_image
         if photo is None:
             row.image, row.image_sha256, row.status, row.error = None, "", "done", ""
@@ -338,7 +338,7 @@ def _text_refit(index: VectorIndex) -> None:
             index=index,
             product=product,
             encoder=index.encoder,
-            text=_sparse(vectors[i]) if vectors[i].nnz else None,
+            text=sparse_vector(vectors[i]) if vectors[i].nnz else None,
         )
         for i, product in enumerate(products)
     ]

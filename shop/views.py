@@ -1,11 +1,293 @@
-from django.core.paginator import Paginator
-from django.shortcuts import render
+"""Storefront pages. Thin: read the request, call a selector or service, render."""
 
-from shop.selectors import product_list_storefront
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from recommender.encoders import UnreadableImage
+from recommender.selectors import (
+    SimilarProduct,
+    live_index,
+    products_by_photo,
+    products_by_text,
+    products_you_may_like,
+    similar_products,
+)
+from shop.cart import Cart, cart_total
+from shop.forms import (
+    SORT_CHOICES,
+    CheckoutForm,
+    PhotoSearchForm,
+    ProductFilterForm,
+    QuantityForm,
+    SortForm,
+)
+from shop.models import Category, Order, Product
+from shop.selectors import (
+    ProductFilters,
+    category_children,
+    category_top,
+    colour_choices,
+    product_get_storefront,
+    product_list_storefront,
+)
+from shop.services import OrderError, order_place
 
 PRODUCTS_PER_PAGE = 24
+RAIL_SIZE = 10
+PHOTO_RESULTS = 24
+SESSION_ORDERS = "orders"  # references of the orders placed in this session
 
 
-def home(request):
-    page = Paginator(product_list_storefront(), PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "shop/home.html", {"page": page})
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    new_arrivals = product_list_storefront()[:12]
+    return render(
+        request, "shop/home.html", {"new_arrivals": new_arrivals, "categories": category_top()}
+    )
+
+
+@require_GET
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    category = get_object_or_404(Category, slug=slug)
+    return _product_list(
+        request,
+        category=category,
+        title=category.name,
+        extra={
+            "category": category,
+            "ancestors": list(Category.objects.get_ancestors(category)),
+            "children": category_children(category=category),
+        },
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    title = f"Results for “{query}”" if query else "All products"
+    return _product_list(request, search=query, title=title, extra={"query": query})
+
+
+def _product_list(request, *, title, extra, category=None, search=""):
+    filter_form = ProductFilterForm(request.GET, colours=colour_choices())
+    filters = filter_form.filters(category)
+    sort = SortForm(request.GET).value(default="relevance" if search else "new")
+    products = product_list_storefront(filters=filters, search=search, sort=sort)
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "title": title,
+        "page": page,
+        "filter_form": filter_form,
+        "sort": sort,
+        "sort_choices": ([("relevance", "Best match")] if search else []) + SORT_CHOICES,
+        # Product links carry the filters, so that their rails stay within them.
+        "filter_query": _filter_query(request.GET),
+        **extra,
+    }
+    if not page.object_list and search:
+        context["suggestions"] = products_by_text(text=search, k=RAIL_SIZE, filters=filters)
+    return render(request, "shop/product_list.html", context)
+
+
+def _filter_query(query) -> str:
+    kept = query.copy()
+    for key in list(kept):
+        if key not in ProductFilterForm.base_fields:
+            del kept[key]
+    return kept.urlencode()
+
+
+@require_GET
+def product(request: HttpRequest, slug: str) -> HttpResponse:
+    product = product_get_storefront(slug=slug)
+    if product is None:
+        raise Http404("No such product")
+    filter_form = ProductFilterForm(request.GET, colours=colour_choices())
+    filters = filter_form.filters(product_category_filter(request, product))
+    rail = similar_products(product=product, k=RAIL_SIZE, filters=filters)
+    cart = Cart(request.session)
+    return render(
+        request,
+        "shop/product_detail.html",
+        {
+            "product": product,
+            "images": list(product.images.all()),
+            "ancestors": (
+                list(Category.objects.get_ancestors(product.category)) if product.category else []
+            ),
+            "attributes": _attributes(product),
+            "rail": rail,
+            "rail_filtered": filter_form.active,
+            "filter_query": _filter_query(request.GET),
+            "in_cart": cart.quantity(product.pk),
+            "quantity_form": QuantityForm(initial={"quantity": 1}),
+        },
+    )
+
+
+def product_category_filter(request: HttpRequest, product: Product) -> Category | None:
+    """A shopper who came from a category list sees a rail within that category."""
+    slug = request.GET.get("category", "")
+    return Category.objects.filter(slug=slug).first() if slug else None
+
+
+def _attributes(product: Product) -> list[tuple[str, str]]:
+    rows = [
+        ("Category", str(product.category) if product.category else ""),
+        ("Gender", product.get_gender_display()),
+        ("Colour", product.colour),
+        ("Season", product.get_season_display()),
+        ("Usage", product.usage),
+        ("Year", str(product.year or "")),
+    ]
+    rows += [(str(key).capitalize(), str(value)) for key, value in product.attributes.items()]
+    return [(label, value) for label, value in rows if value]
+
+
+@require_POST
+def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = get_object_or_404(Product, pk=product_id, is_active=True)
+    form = QuantityForm(request.POST)
+    back = _safe_next(request) or reverse("shop:product", args=[product.slug])
+    if not product.is_purchasable:
+        messages.error(request, f"{product.title} cannot be bought at the moment.")
+        return redirect(back)
+    if not form.is_valid() or form.cleaned_data["quantity"] < 1:
+        messages.error(request, "Choose a quantity of at least 1.")
+        return redirect(back)
+    cart = Cart(request.session)
+    wanted = cart.quantity(product.pk) + form.cleaned_data["quantity"]
+    got = cart.set(product, wanted)
+    if got < wanted:
+        messages.warning(
+            request, f"Only {product.stock} of {product.title} in stock: {got} in your cart."
+        )
+    else:
+        messages.success(request, f"Added {product.title} to your cart.")
+    return redirect(back)
+
+
+@require_POST
+def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
+    cart = Cart(request.session)
+    product = Product.objects.filter(pk=product_id).first()
+    form = QuantityForm(request.POST)
+    if product is None or "remove" in request.POST:
+        cart.remove(product_id)
+        messages.success(request, "Removed from your cart.")
+    elif not form.is_valid():
+        messages.error(request, "Choose a quantity from 0 to 99.")
+    else:
+        wanted = form.cleaned_data["quantity"]
+        got = cart.set(product, wanted)
+        if got < wanted:
+            messages.warning(request, f"Only {product.stock} of {product.title} in stock.")
+    return redirect("shop:cart")
+
+
+@require_GET
+def cart(request: HttpRequest) -> HttpResponse:
+    lines = Cart(request.session).lines()
+    return render(
+        request,
+        "shop/cart.html",
+        {
+            "lines": lines,
+            "total": cart_total(lines),
+            "can_checkout": bool(lines) and not any(line.problem for line in lines),
+            "suggestions": _you_may_like(lines),
+        },
+    )
+
+
+def _you_may_like(lines) -> list:
+    """Like what is in the cart; for an empty cart, what is new and in stock."""
+    if lines:
+        return products_you_may_like(products=[line.product for line in lines], k=RAIL_SIZE)
+    in_stock = product_list_storefront(filters=ProductFilters(in_stock=True))
+    return [SimilarProduct(product, 0.0, 0.0, 0.0) for product in in_stock[:RAIL_SIZE]]
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    cart = Cart(request.session)
+    lines = cart.lines()
+    if not lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("shop:cart")
+    form = CheckoutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_place(items=cart.items(), contact=form.cleaned_data)
+        except OrderError as error:
+            for problem in error.problems.values():
+                messages.error(request, f"Your order was not placed: {problem}.")
+            return redirect("shop:cart")
+        cart.clear()
+        request.session[SESSION_ORDERS] = [
+            *request.session.get(SESSION_ORDERS, []),
+            order.reference,
+        ]
+        return redirect("shop:order", reference=order.reference)
+    return render(
+        request, "shop/checkout.html", {"form": form, "lines": lines, "total": cart_total(lines)}
+    )
+
+
+@require_GET
+def order(request: HttpRequest, reference: str) -> HttpResponse:
+    # Only the session that placed an order sees it: the reference alone is not a password.
+    if reference not in request.session.get(SESSION_ORDERS, []):
+        raise Http404("No such order")
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), reference=reference)
+    return render(request, "shop/order.html", {"order": order})
+
+
+@require_http_methods(["GET", "POST"])
+def photo_search(request: HttpRequest) -> HttpResponse:
+    filter_form = ProductFilterForm(request.POST or request.GET or None, colours=colour_choices())
+    form = PhotoSearchForm(request.POST or None, request.FILES or None)
+    context = {"form": form, "filter_form": filter_form, "ready": live_index() is not None}
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                context["results"] = products_by_photo(
+                    photo=form.cleaned_data["photo"],
+                    box=form.cleaned_data["box"],
+                    k=PHOTO_RESULTS,
+                    filters=filter_form.filters(),
+                )
+            except UnreadableImage as error:
+                form.add_error("photo", f"We could not read this photo: {error}.")
+        if form.errors:
+            status = 400
+        elif not context["results"] and filter_form.active:
+            # Nothing within the filters: show what looks like the photo outside them.
+            context["suggestions"] = products_by_photo(
+                photo=form.cleaned_data["photo"], box=form.cleaned_data["box"], k=RAIL_SIZE
+            )
+        context["searched"] = True
+    # The page's script swaps in just the results, keeping the shopper's photo on the page.
+    template = (
+        "shop/_photo_results.html"
+        if request.headers.get("Vitrine-Fragment") == "results"
+        else "shop/photo_search.html"
+    )
+    return render(request, template, context, status=status)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from recommender.encoders.preprocessing import INPUT_SIZE, Fit, UnreadableImage, decode
+from recommender.encoders.preprocessing import INPUT_SIZE, Box, Fit, UnreadableImage, decode
 
 Runtime = Literal["graph", "tflite"]
 
@@ -69,12 +69,15 @@ class ImageEncoder:
         ]
         return unit_length(np.concatenate(outputs).astype(np.float32, copy=False))
 
-    def decode(self, data: bytes) -> np.ndarray:
-        return decode(data, size=INPUT_SIZE, fit=self.fit)
+    def decode(self, data: bytes, box: Box | None = None) -> np.ndarray:
+        return decode(data, size=INPUT_SIZE, fit=self.fit, box=box)
 
-    def encode_bytes(self, data: bytes) -> np.ndarray:
-        """One photo's bytes -> its ``(dim,)`` vector. Raises ``UnreadableImage``."""
-        return self.encode(self.decode(data)[None])[0]
+    def encode_bytes(self, data: bytes, box: Box | None = None) -> np.ndarray:
+        """One photo's bytes (``box``: only that region) -> its ``(dim,)`` vector.
+
+        Raises ``UnreadableImage``.
+        """
+        return self.encode(self.decode(data, box)[None])[0]
 
     def encode_stream(
         self, items: Iterable[tuple[Hashable, bytes]], *, decode_threads: int = 1

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from shop.catalog_csv import Catalog, CatalogError
-from shop.services import catalog_import
+from shop.services import catalog_import, products_set_demo_prices
 
 
 class Command(BaseCommand):
@@ -21,8 +21,13 @@ class Command(BaseCommand):
             default=0,
             help="stock of new products when the file has no stock column (default 0)",
         )
+        parser.add_argument(
+            "--demo-prices",
+            action="store_true",
+            help="give products without a price a made-up, repeatable one (for demo shops)",
+        )
 
-    def handle(self, *args, path, default_stock, **options):
+    def handle(self, *args, path, default_stock, demo_prices, **options):
         if default_stock < 0:
             raise CommandError("--default-stock cannot be negative")
         try:
@@ -41,3 +46,5 @@ class Command(BaseCommand):
             self.stderr.write(f"skipped {error}")
         style = self.style.WARNING if report.errors else self.style.SUCCESS
         self.stdout.write(style(f"Imported {path}: {report}."))
+        if demo_prices:
+            self.stdout.write(f"Demo prices given to {products_set_demo_prices()} products.")

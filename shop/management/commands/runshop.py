@@ -30,7 +30,7 @@ from recommender.tasks import build_index
 from shop.catalog_csv import Catalog
 from shop.models import Product
 from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import
+from shop.services import catalog_import, products_set_demo_prices
 
 DEMO_STOCK = 10
 STOP_GRACE_SECONDS = 15
@@ -161,7 +161,8 @@ class Command(BaseCommand):
         total = Catalog.open(path).count_rows()
         with tqdm(total=total, unit="row", disable=not sys.stderr.isatty()) as bar:
             report = catalog_import(path=path, default_stock=DEMO_STOCK, progress=bar.update)
-        self.stdout.write(f"Demo catalogue: {report}.")
+        priced = products_set_demo_prices()
+        self.stdout.write(f"Demo catalogue: {report}; demo prices given to {priced} products.")
 
 
 def _raise_keyboard_interrupt(signum, frame):

@@ -1,0 +1,66 @@
+"""Product photo thumbnails: made once per photo and width, kept in media storage beside it.
+
+A page asks for the width it displays; browsers pick from a ``srcset`` of these widths. The
+thumbnail's name derives from the photo's (random, never reused) name, so a replaced photo
+gets new thumbnails and no cache ever serves a stale one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import PurePosixPath
+
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image, ImageOps
+
+from recommender.encoders.preprocessing import to_rgb
+from shop.models import ProductImage
+
+WIDTHS = (160, 320, 640)
+QUALITY = 80
+CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    url: str
+    width: int
+    height: int
+
+
+def thumbnail(image: ProductImage, width: int) -> Thumbnail:
+    """The thumbnail of ``image`` that fits a ``width`` x ``width`` box (never upscaled)."""
+    name = thumbnail_name(image.image.name, width)
+    key = f"thumbnail:{name}"
+    size = cache.get(key)
+    if size is None:
+        size = _existing_size(name) or _make(image, name, width)
+        cache.set(key, size, CACHE_SECONDS)
+    return Thumbnail(default_storage.url(name), *size)
+
+
+def thumbnail_name(photo_name: str, width: int) -> str:
+    return str(PurePosixPath("thumbs", f"w{width}", photo_name).with_suffix(".webp"))
+
+
+def _existing_size(name: str) -> tuple[int, int] | None:
+    if not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as handle, Image.open(handle) as existing:
+        return existing.size
+
+
+def _make(image: ProductImage, name: str, width: int) -> tuple[int, int]:
+    with image.image.open("rb") as handle, Image.open(handle) as photo:
+        photo.draft("RGB", (width, width))
+        small = to_rgb(ImageOps.exif_transpose(photo))
+        small.thumbnail((width, width), Image.Resampling.LANCZOS)
+    buffer = BytesIO()
+    small.save(buffer, "WEBP", quality=QUALITY, method=4)
+    saved = default_storage.save(name, ContentFile(buffer.getvalue()))
+    if saved != name:  # another process made it first; keep theirs
+        default_storage.delete(saved)
+    return small.size

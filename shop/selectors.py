@@ -72,7 +72,9 @@ def product_list_storefront(
     )
     if search.strip():
         query = SearchQuery(search, search_type="websearch", config="english")
-        products = products.annotate(rank=SearchRank(SEARCH_VECTOR, query)).filter(rank__gt=0)
+        products = products.annotate(
+            document=SEARCH_VECTOR, rank=SearchRank(SEARCH_VECTOR, query)
+        ).filter(document=query)
         if sort == "relevance":
             return products.order_by("-rank", "-id")
     return products.order_by(*SORTS.get(sort, SORTS["new"]))
@@ -89,13 +91,16 @@ def product_get_storefront(*, slug: str) -> Product | None:
 
 def category_top(*, limit: int = 8) -> list[Category]:
     """Top-level categories with the most active products (counted over their subtrees)."""
-    return _with_counts(list(Category.get_root_nodes()), path_length=Category.steplen)[:limit]
+    return _with_counts(list(Category.objects.get_root_nodes()), path_length=Category.steplen)[
+        :limit
+    ]
 
 
 def category_children(*, category: Category) -> list[Category]:
     """Sub-categories that hold active products, most products first."""
     return _with_counts(
-        list(category.get_children()), path_length=len(category.path) + Category.steplen
+        list(Category.objects.get_children(category)),
+        path_length=len(category.path) + Category.steplen,
     )
 
 

@@ -343,7 +343,7 @@ def products_set_demo_prices(*, default_base: int = 20) -> int:
     shows little. The price depends only on the product's top category and external id.
     """
     updated = []
-    roots = {root.path: root.name for root in Category.get_root_nodes()}
+    roots = {root.path: root.name for root in Category.objects.get_root_nodes()}
     unpriced = Product.objects.filter(price__isnull=True).select_related("category")
     for product in unpriced.iterator(chunk_size=1000):
         root = roots.get(product.category.path[: Category.steplen]) if product.category else ""

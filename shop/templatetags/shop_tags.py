@@ -10,7 +10,7 @@ register = template.Library()
 def product_img(image, width: int, alt: str, sizes: str = "", css_class: str = "", lazy=True):
     """An ``<img>`` of a product photo at ``width`` CSS pixels, with a 2x ``srcset`` for sharp
     screens; width and height are set so that the page does not jump as photos arrive."""
-    if image is None:
+    if not image:  # no photo (a missing template variable arrives as "")
         return format_html(
             '<span class="no-photo {}" role="img" aria-label="{}"></span>', css_class, alt
         )

@@ -1,0 +1,228 @@
+"""The cart in the session, checkout, orders and their admin."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from shop.models import Order
+from shop.services import OrderError, order_place, order_set_status
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+CONTACT = {
+    "full_name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "phone": "",
+    "address": "12 St James's Square",
+    "address_extra": "",
+    "city": "London",
+    "postcode": "SW1Y 4JH",
+    "country": "United Kingdom",
+}
+
+
+def add(client, product, quantity=1):
+    return client.post(reverse("shop:cart_add", args=[product.pk]), {"quantity": quantity})
+
+
+def cart_lines(client):
+    return {
+        line.product.title: line.quantity
+        for line in client.get(reverse("shop:cart")).context["lines"]
+    }
+
+
+def test_add_change_remove_and_totals(client):
+    shirt = ProductFactory(title="Shirt", price="20.00", stock=5)
+    shoes = ProductFactory(title="Shoes", price="55.50", stock=5)
+    add(client, shirt, 2)
+    add(client, shoes)
+    add(client, shirt)  # adds up
+    response = client.get(reverse("shop:cart"))
+    assert cart_lines(client) == {"Shirt": 3, "Shoes": 1}
+    assert response.context["total"] == Decimal("115.50")
+    assert b"115.50 EUR" in response.content
+    assert client.get(reverse("shop:home")).context["cart_count"] == 4
+
+    client.post(reverse("shop:cart_update", args=[shirt.pk]), {"quantity": 1})
+    assert cart_lines(client) == {"Shirt": 1, "Shoes": 1}
+    client.post(reverse("shop:cart_update", args=[shoes.pk]), {"quantity": 1, "remove": ""})
+    assert cart_lines(client) == {"Shirt": 1}
+    client.post(reverse("shop:cart_update", args=[shirt.pk]), {"quantity": 0})
+    assert cart_lines(client) == {}
+
+
+def test_adding_more_than_the_stock_is_capped_and_explained(client):
+    shirt = ProductFactory(title="Shirt", stock=2)
+    response = add(client, shirt, 5)
+    assert cart_lines(client) == {"Shirt": 2}
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Only 2 of Shirt in stock: 2 in your cart."]
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "abc", "1000", ""])
+def test_bad_quantities_are_refused_and_the_cart_is_unchanged(client, quantity):
+    shirt = ProductFactory(title="Shirt")
+    add(client, shirt, 1)
+    response = client.post(reverse("shop:cart_add", args=[shirt.pk]), {"quantity": quantity})
+    assert response.status_code == 302
+    assert cart_lines(client) == {"Shirt": 1}
+
+
+@pytest.mark.parametrize("fields", [{"price": None}, {"stock": 0}])
+def test_unpurchasable_products_cannot_be_added(client, fields):
+    product = ProductFactory(title="Nope", **fields)
+    response = add(client, product)
+    assert cart_lines(client) == {}
+    assert [str(m) for m in response.wsgi_request._messages] == [
+        "Nope cannot be bought at the moment."
+    ]
+
+
+def test_add_to_cart_needs_post_and_an_existing_product(client):
+    shirt = ProductFactory()
+    assert client.get(reverse("shop:cart_add", args=[shirt.pk])).status_code == 405
+    assert client.post(reverse("shop:cart_add", args=[999999]), {"quantity": 1}).status_code == 404
+
+
+def test_add_to_cart_goes_back_only_to_this_site(client):
+    shirt = ProductFactory()
+    url = reverse("shop:cart_add", args=[shirt.pk])
+    inside = client.post(url, {"quantity": 1, "next": "/search/?q=x"})
+    assert inside.url == "/search/?q=x"
+    outside = client.post(url, {"quantity": 1, "next": "https://evil.example/"})
+    assert outside.url == reverse("shop:product", args=[shirt.slug])
+
+
+def test_a_line_that_became_unavailable_blocks_checkout_and_says_why(client):
+    shirt = ProductFactory(title="Shirt", stock=3)
+    add(client, shirt, 3)
+    shirt.stock = 1
+    shirt.save()
+    response = client.get(reverse("shop:cart"))
+    assert response.context["can_checkout"] is False
+    assert b"Only 1 left" in response.content
+    shirt.delete()
+    assert cart_lines(client) == {}  # a deleted product leaves the cart quietly
+
+
+def test_checkout_records_an_order_awaiting_payment_and_takes_the_stock(client):
+    shirt = ProductFactory(title="Shirt", price="20.00", stock=5)
+    shoes = ProductFactory(title="Shoes", price="55.50", stock=1)
+    add(client, shirt, 2)
+    add(client, shoes)
+    assert client.get(reverse("shop:checkout")).status_code == 200
+    response = client.post(reverse("shop:checkout"), CONTACT)
+    order = Order.objects.get()
+    assert response.status_code == 302 and response.url == reverse(
+        "shop:order", args=[order.reference]
+    )
+    assert order.status == "awaiting_payment" and order.total == Decimal("95.50")
+    assert [(line.title, line.quantity, line.unit_price) for line in order.lines.all()] == [
+        ("Shirt", 2, Decimal("20.00")),
+        ("Shoes", 1, Decimal("55.50")),
+    ]
+    shirt.refresh_from_db()
+    shoes.refresh_from_db()
+    assert (shirt.stock, shoes.stock) == (3, 0)
+    confirmation = client.get(response.url)
+    assert order.reference.encode() in confirmation.content and b"95.50" in confirmation.content
+    assert cart_lines(client) == {}  # the cart is emptied
+
+
+def test_checkout_form_errors_keep_the_cart_and_show_each_problem(client):
+    add(client, ProductFactory(title="Shirt"))
+    response = client.post(
+        reverse("shop:checkout"), {**CONTACT, "email": "not-an-email", "city": ""}
+    )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"email", "city"}
+    assert Order.objects.count() == 0
+    assert cart_lines(client) == {"Shirt": 1}
+
+
+def test_checkout_of_an_empty_cart_goes_back_to_the_cart(client):
+    response = client.get(reverse("shop:checkout"))
+    assert response.status_code == 302 and response.url == reverse("shop:cart")
+
+
+def test_stock_sold_meanwhile_stops_the_order_and_nothing_is_written(client):
+    shirt = ProductFactory(title="Shirt", stock=2)
+    add(client, shirt, 2)
+    shirt.stock = 1  # someone else bought one
+    shirt.save()
+    response = client.post(reverse("shop:checkout"), CONTACT)
+    assert response.url == reverse("shop:cart")
+    assert Order.objects.count() == 0
+    shirt.refresh_from_db()
+    assert shirt.stock == 1
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages[-1] == "Your order was not placed: only 1 of Shirt left."
+
+
+def test_order_page_is_only_for_the_session_that_placed_it(client, django_user_model):
+    add(client, ProductFactory())
+    client.post(reverse("shop:checkout"), CONTACT)
+    order = Order.objects.get()
+    url = reverse("shop:order", args=[order.reference])
+    assert client.get(url).status_code == 200
+    stranger = Client()
+    assert stranger.get(url).status_code == 404
+    stranger.force_login(django_user_model.objects.create_user("bob", password="x"))
+    assert stranger.get(url).status_code == 404
+
+
+def test_order_place_refuses_an_empty_cart_and_mixed_currencies():
+    with pytest.raises(OrderError):
+        order_place(items={}, contact=CONTACT)
+    euro = ProductFactory(currency="EUR")
+    pound = ProductFactory(currency="GBP")
+    with pytest.raises(OrderError, match="mixes currencies"):
+        order_place(items={euro.pk: 1, pound.pk: 1}, contact=CONTACT)
+    assert Order.objects.count() == 0
+
+
+def test_cancelling_gives_the_stock_back_once_and_cannot_be_undone():
+    shirt = ProductFactory(stock=3)
+    order = order_place(items={shirt.pk: 2}, contact=CONTACT)
+    order_set_status(order=order, status="cancelled")
+    order_set_status(order=order, status="cancelled")
+    shirt.refresh_from_db()
+    assert shirt.stock == 3
+    with pytest.raises(OrderError):
+        order_set_status(order=order, status="paid")
+
+
+def test_admin_lists_orders_and_changes_their_status(admin_client):
+    shirt = ProductFactory(stock=3)
+    order = order_place(items={shirt.pk: 1}, contact=CONTACT)
+    listing = admin_client.get(reverse("admin:shop_order_changelist"))
+    assert order.reference.encode() in listing.content and b"Awaiting payment" in listing.content
+    response = admin_client.post(
+        reverse("admin:shop_order_changelist"),
+        {"action": "mark_shipped", "_selected_action": [order.pk]},
+    )
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    change = reverse("admin:shop_order_change", args=[order.pk])
+    assert admin_client.get(change).status_code == 200
+    form = {
+        **CONTACT,
+        "status": "cancelled",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "1",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+        "lines-0-id": order.lines.get().pk,
+        "lines-0-order": order.pk,
+    }
+    assert admin_client.post(change, form).status_code == 302
+    order.refresh_from_db()
+    shirt.refresh_from_db()
+    assert order.status == "cancelled" and shirt.stock == 3  # stock given back by the service
+    again = admin_client.post(change, {**form, "status": "paid"})
+    assert again.status_code == 200 and b"stays cancelled" in again.content

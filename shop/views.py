@@ -252,11 +252,14 @@ def order(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def photo_search(request: HttpRequest) -> HttpResponse:
-    filter_form = ProductFilterForm(request.POST or request.GET or None, colours=colour_choices())
-    form = PhotoSearchForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    filter_form = ProductFilterForm(
+        request.POST if posted else request.GET, colours=colour_choices()
+    )
+    form = PhotoSearchForm(request.POST, request.FILES) if posted else PhotoSearchForm()
     context = {"form": form, "filter_form": filter_form, "ready": live_index() is not None}
     status = 200
-    if request.method == "POST":
+    if posted:
         if form.is_valid():
             try:
                 context["results"] = products_by_photo(

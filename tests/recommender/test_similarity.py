@@ -9,10 +9,11 @@ from django.core.management import call_command
 
 from recommender.encoders import UnreadableImage
 from recommender.models import ProductEmbedding, VectorIndex
-from recommender.selectors import ProductFilters, live_index, products_by_photo, similar_products
+from recommender.selectors import live_index, products_by_photo, similar_products
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
 from shop.sample_catalog import write_sample_catalog
+from shop.selectors import ProductFilters
 from shop.services import catalog_import
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]

@@ -1,6 +1,0 @@
-def test_a(timing_catalogue):
-    pass
-
-
-def test_b(timing_catalogue):
-    pass

@@ -63,8 +63,8 @@ def chromium(_playwright):
 
 
 @pytest.fixture
-def new_page(chromium, live_server) -> Iterator[Callable[..., object]]:
-    """``new_page(**context_options)``: a page in a fresh browser context (empty cache, no
+def new_shop_page(chromium, live_server) -> Iterator[Callable[..., object]]:
+    """``new_shop_page(**context_options)``: a page in a fresh browser context (empty cache, no
     cookies) whose relative URLs go to the live server. Asking for ``live_server`` also gives
     the test ``transactional_db``: the server thread only sees committed data."""
     contexts = []
@@ -82,9 +82,10 @@ def new_page(chromium, live_server) -> Iterator[Callable[..., object]]:
 
 
 @pytest.fixture
-def page(new_page):
-    """A desktop-sized page on the live server."""
-    return new_page()
+def shop_page(new_shop_page):
+    """A desktop-sized page on the live server. (Not named ``page``: pytest-playwright would
+    then parametrize the test over its --browser option, which these fixtures do not honour.)"""
+    return new_shop_page()
 
 
 @dataclass(frozen=True)

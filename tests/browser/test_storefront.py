@@ -1,0 +1,379 @@
+"""What a shopper sees and does in a real browser: photo search, rails, the cart and checkout.
+
+Each test imports the first 300 fashion-dev products into the live server's database (priced,
+5 in stock each) and indexes them, then drives headless Chromium against it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from shop.models import Order, Product
+from tests.factories import jpeg_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+# A real product photo from fashion-dev that is not among the imported 300: "Flying Machine Men
+# Ydc Blue Shirts". Shirts are 22 of the 300 imported products (7%).
+QUERY_PHOTO_ID = "10482"
+PAGE_WEIGHT_LIMIT = 200 * 1024  # bytes of HTML, CSS, JS... on first load, images not counted
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+# Helpers -------------------------------------------------------------------------------------
+
+
+def product_of(href: str) -> Product:
+    """The product a card's link leads to (``/p/<slug>/``, maybe with a query string)."""
+    match = re.match(r"^/p/([^/?#]+)/", href)
+    assert match, f"not a product link: {href}"
+    return Product.objects.select_related("category").get(slug=match.group(1))
+
+
+def card_links(page: Page, cards: str) -> list[str]:
+    return page.locator(f"{cards} a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+
+
+def first_of(category: str, *, exclude: tuple[Product, ...] = ()) -> Product:
+    return (
+        Product.objects.filter(category__name=category, is_active=True)
+        .exclude(pk__in=[p.pk for p in exclude])
+        .order_by("pk")
+        .first()
+    )
+
+
+def drop_file(page: Page, data: bytes, name: str, mime: str) -> None:
+    """Drag a file from the desktop and drop it on the page, as a shopper's mouse would."""
+    transfer = page.evaluate_handle(
+        """([encoded, name, type]) => {
+            const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type }));
+            return transfer;
+        }""",
+        [base64.b64encode(data).decode(), name, mime],
+    )
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event("body", event, {"dataTransfer": transfer})
+    transfer.dispose()
+
+
+def is_photo_search(response) -> bool:
+    return response.url.endswith("/search/photo/") and response.request.method == "POST"
+
+
+def sent(response, field: str) -> str:
+    """The value of ``field`` in the multipart form the page posted."""
+    body = response.request.post_data_buffer.decode("latin-1")
+    match = re.search(rf'name="{field}"\r\n\r\n([^\r]*)\r\n', body)
+    assert match, f"{field} not posted"
+    return match.group(1)
+
+
+def photo_input(page: Page):
+    return page.get_by_label("Choose a photo")
+
+
+def search_photo(page: Page, data: bytes) -> None:
+    """Pick a photo with the file chooser and wait for its results."""
+    with page.expect_response(is_photo_search) as response:
+        photo_input(page).set_input_files(
+            files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": data}]
+        )
+    assert response.value.status == 200
+    expect(page.locator(".results-grid .product-card").first).to_be_visible()
+
+
+def mark_results(page: Page) -> None:
+    """Tag the results grid on the page, so that a new one (from a new search) can be told."""
+    page.locator(".results-grid").evaluate("grid => { grid.dataset.stale = 'yes'; }")
+
+
+def expect_new_results(page: Page) -> None:
+    expect(page.locator(".results-grid:not([data-stale])")).to_have_count(1)
+    expect(page.locator(".results-grid .product-card").first).to_be_visible()
+
+
+def settle(page: Page) -> None:
+    """Wait until the page has loaded every photo, lazy ones included, and check none broke."""
+    page.wait_for_load_state("networkidle")
+    page.evaluate(
+        """async () => {
+            const step = Math.max(200, window.innerHeight / 2);
+            for (let y = 0; y < document.documentElement.scrollHeight; y += step) {
+                window.scrollTo(0, y);
+                await new Promise((done) => setTimeout(done, 30));
+            }
+            window.scrollTo(0, 0);
+        }"""
+    )
+    page.wait_for_function("[...document.images].every((image) => image.complete)")
+    broken = page.evaluate(
+        "[...document.images].filter((i) => !i.naturalWidth).map((i) => i.currentSrc || i.src)"
+    )
+    assert broken == [], f"photos that did not load on {page.url}: {broken}"
+
+
+# Tests ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.fashion_dev
+def test_dropping_a_photo_on_the_page_finds_products_that_look_like_it(shop_page, catalogue):
+    query = next(row for row in catalogue.unimported if row["id"] == QUERY_PHOTO_ID)
+    assert query["id"] not in catalogue.rows and query["articleType"] == "Shirts"
+
+    shop_page.goto("/search/photo/")
+    expect(shop_page.get_by_role("heading", name="Search by photo", level=1)).to_be_visible()
+    expect(shop_page.locator("#preview-image")).to_be_hidden()
+    with shop_page.expect_response(is_photo_search) as response:
+        drop_file(shop_page, catalogue.photo(QUERY_PHOTO_ID), "photo.jpg", "image/jpeg")
+    assert response.value.status == 200
+
+    # The shopper sees their photo, and products that look like it.
+    preview = shop_page.locator("#preview-image")
+    expect(preview).to_be_visible()
+    assert preview.evaluate("image => image.complete && image.naturalWidth") > 0
+    cards = shop_page.locator(".results-grid .product-card")
+    expect(cards.first).to_be_visible()
+    expect(shop_page.get_by_role("heading", name=re.compile(r"products that look like your photo"))).to_be_visible()
+    results = [product_of(href) for href in card_links(shop_page, ".results-grid .product-card")]
+    assert 5 <= len(results) <= 24
+    top = Counter(product.category.name for product in results[:5])
+    assert top["Shirts"] >= 3, f"first 5 results: {[p.title for p in results[:5]]}"
+
+
+@pytest.mark.fashion_dev
+def test_product_page_shows_ten_visually_similar_products_other_than_itself(shop_page, catalogue):
+    product = first_of("Tshirts")
+    shop_page.goto(f"/p/{product.slug}/")
+    expect(shop_page.get_by_role("heading", name=product.title, level=1)).to_be_visible()
+
+    rail = shop_page.get_by_role("region", name="Visually similar")
+    expect(rail).to_be_visible()
+    expect(rail.locator(".rail-items .product-card")).to_have_count(10)
+    shown = [product_of(href) for href in card_links(shop_page, ".rail-items .product-card")]
+    assert len(shown) == 10 and len(set(shown)) == 10
+    assert product not in shown
+    # It is a rail of look-alikes: T-shirts lead it.
+    assert Counter(p.category.name for p in shown[:5])["Tshirts"] >= 3
+
+
+@pytest.mark.fashion_dev
+def test_shopper_buys_two_products_and_the_order_awaits_payment(shop_page, catalogue):
+    shirt = first_of("Tshirts")
+    shoes = first_of("Casual Shoes")
+    assert shirt.price and shoes.price and shirt.stock == shoes.stock == 5
+    cart_link = shop_page.get_by_role("navigation", name="Shop").get_by_role("link", name=re.compile("^Cart"))
+
+    for count, product in enumerate((shirt, shoes), start=1):
+        shop_page.goto(f"/p/{product.slug}/")
+        shop_page.get_by_role("button", name="Add to cart").click()
+        expect(shop_page.get_by_role("status")).to_contain_text(f"Added {product.title} to your cart.")
+        expect(shop_page.locator(".in-cart")).to_contain_text("1 in your cart")
+        expect(cart_link.locator(".badge")).to_have_text(str(count))
+
+    cart_link.click()
+    expect(shop_page.get_by_role("heading", name="Your cart", level=1)).to_be_visible()
+    expect(shop_page.locator("table.cart tbody tr")).to_have_count(2)
+    quantity = shop_page.get_by_label(f"Quantity of {shirt.title}")
+    quantity.fill("3")
+    shop_page.locator("form.quantity").filter(has=quantity).get_by_role("button", name="Update").click()
+    total = shirt.price * 3 + shoes.price
+    expect(shop_page.get_by_label(f"Quantity of {shirt.title}")).to_have_value("3")
+    expect(shop_page.locator("table.cart .total")).to_have_text(f"{total} EUR")
+    expect(cart_link.locator(".badge")).to_have_text("4")
+
+    shop_page.get_by_role("link", name="Check out").click()
+    expect(shop_page.get_by_role("heading", name="Checkout", level=1)).to_be_visible()
+    expect(shop_page.locator(".summary .total")).to_have_text(f"Total {total} EUR")
+    fields = {
+        "Full name": "Ada Lovelace",
+        "Email": "ada@example.com",
+        "Street address": "12 St James's Square",
+        "City": "London",
+        "Postcode": "SW1Y 4JH",
+        "Country": "United Kingdom",
+    }
+    for label, value in fields.items():
+        shop_page.get_by_label(label, exact=True).fill(value)
+    shop_page.get_by_role("button", name="Place order").click()
+
+    expect(shop_page.get_by_role("heading", name="Thank you, Ada Lovelace", level=1)).to_be_visible()
+    reference = shop_page.locator(".order-reference").inner_text().strip()
+    assert reference
+    expect(shop_page.locator(".confirmation")).to_contain_text("awaiting payment")
+    expect(shop_page.locator("table.cart .total")).to_have_text(f"{total} EUR")
+    expect(cart_link.locator(".badge")).to_have_text("0")
+
+    order = Order.objects.get(reference=reference)
+    assert order.status == "awaiting_payment" == Order.Status.AWAITING_PAYMENT
+    assert order.total == total and order.currency == "EUR"
+    assert (order.full_name, order.email, order.city) == ("Ada Lovelace", "ada@example.com", "London")
+    lines = {line.product_id: line for line in order.lines.all()}
+    assert len(lines) == 2
+    assert (lines[shirt.pk].quantity, lines[shirt.pk].unit_price) == (3, shirt.price)
+    assert (lines[shoes.pk].quantity, lines[shoes.pk].unit_price) == (1, shoes.price)
+    assert sum((line.subtotal for line in lines.values()), Decimal(0)) == total
+    shirt.refresh_from_db()
+    shoes.refresh_from_db()
+    assert (shirt.stock, shoes.stock) == (2, 4)
+
+
+@pytest.mark.fashion_dev
+def test_a_file_that_is_not_a_photo_is_refused_with_a_message(shop_page, catalogue):
+    shop_page.goto("/search/photo/")
+    with shop_page.expect_response(is_photo_search) as response:
+        photo_input(shop_page).set_input_files(
+            files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"Buy milk.\n"}]
+        )
+    assert response.value.status == 400
+
+    panel = shop_page.locator(".error-panel")
+    expect(panel).to_be_visible()
+    expect(panel).to_have_attribute("role", "alert")
+    expect(panel).to_contain_text("not an image")
+    expect(shop_page.locator(".results-grid")).to_have_count(0)
+    expect(shop_page.locator("#preview-image")).to_be_hidden()
+
+
+@pytest.mark.fashion_dev
+def test_crop_box_moves_and_resizes_from_the_keyboard_and_refreshes_results(shop_page, catalogue):
+    page = shop_page
+    page.goto("/search/photo/")
+    search_photo(page, catalogue.photo(QUERY_PHOTO_ID))
+    crop = {name: page.locator(f'input[name="crop_{name}"]') for name in "xywh"}
+    assert [crop[name].input_value() for name in "xywh"] == ["", "", "", ""]
+    box = page.get_by_role("group", name=re.compile("^Search area"))
+    expect(box).to_be_hidden()
+
+    mark_results(page)
+    with page.expect_response(is_photo_search) as response:
+        page.get_by_role("button", name="Select the item in the photo").click()
+        # At once, before the search that the new box starts (400 ms later).
+        expect(box).to_be_visible()
+        expect(box).to_be_focused()
+    assert response.value.status == 200
+    assert sent(response.value, "crop_w") == "0.7000"
+    expect_new_results(page)
+    x, y, width, height = (float(crop[name].input_value()) for name in "xywh")
+    assert (x, y, width, height) == (0.15, 0.15, 0.7, 0.7)
+
+    mark_results(page)
+    # The results' refresh took the focus to their heading (a bug: see the xfail test below),
+    # so the shopper has to bring it back to the box before each adjustment.
+    box.focus()
+    with page.expect_response(is_photo_search) as response:
+        page.keyboard.press("ArrowRight")
+    assert response.value.status == 200
+    moved = float(crop["x"].input_value())
+    assert moved == pytest.approx(x + 0.02)
+    assert [float(crop[name].input_value()) for name in "ywh"] == [y, width, height]
+    assert sent(response.value, "crop_x") == f"{moved:.4f}"
+    expect_new_results(page)
+
+    mark_results(page)
+    box.focus()
+    with page.expect_response(is_photo_search) as response:
+        page.keyboard.press("Shift+ArrowRight")
+    assert response.value.status == 200
+    wider = float(crop["w"].input_value())
+    assert wider == pytest.approx(width + 0.02)
+    assert [float(crop[name].input_value()) for name in "xyh"] == [moved, y, height]
+    assert sent(response.value, "crop_w") == f"{wider:.4f}"
+    expect_new_results(page)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="static/js/photo-search.js search() focuses #results-heading after every search, "
+    "including those a crop box change starts: a keyboard user adjusting the box loses it "
+    "after each refresh, and the next arrow key scrolls the page instead",
+)
+def test_crop_box_keeps_the_focus_when_its_results_refresh(shop_page, transactional_db):
+    page = shop_page  # no catalogue needed: the focus moves whatever the results say
+    page.goto("/search/photo/")
+    with page.expect_response(is_photo_search):
+        photo_input(page).set_input_files(
+            files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+        )
+    box = page.get_by_role("group", name=re.compile("^Search area"))
+    with page.expect_response(is_photo_search):
+        page.get_by_role("button", name="Select the item in the photo").click()
+        expect(box).to_be_focused()
+    page.wait_for_load_state("networkidle")
+    expect(box).to_be_focused(timeout=2_000)
+
+
+@pytest.mark.fashion_dev
+def test_screenshots_for_the_readme_at_phone_and_desktop_widths(new_shop_page, catalogue):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    product = first_of("Tshirts")
+    written = []
+    for size, options in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = new_shop_page(**options)
+        for name, path in (("home", "/"), ("product", f"/p/{product.slug}/")):
+            page.goto(path)
+            settle(page)
+            target = SCREENSHOTS / f"{name}-{size}.png"
+            page.screenshot(path=target, full_page=True)
+            written.append(target)
+        page.goto("/search/photo/")
+        search_photo(page, catalogue.photo(QUERY_PHOTO_ID))
+        settle(page)
+        target = SCREENSHOTS / f"photo-search-{size}.png"
+        page.screenshot(path=target, full_page=True)
+        written.append(target)
+
+    for target in written:
+        assert target.is_file() and target.stat().st_size > 20_000, target
+
+
+@pytest.mark.fashion_dev
+def test_first_load_of_each_page_weighs_under_200_kb_without_photos(new_shop_page, catalogue):
+    product = first_of("Tshirts")
+    weights = {}
+    for path in ("/", f"/p/{product.slug}/", "/search/photo/"):
+        page = new_shop_page()  # a fresh context: empty cache, as on a first visit
+        responses = []
+        page.on("response", responses.append)
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+
+        # Everything but photos: the HTML, style sheets, scripts, fonts...
+        counted = [r for r in responses if r.request.resource_type not in ("image", "media")]
+        assert any(r.request.resource_type == "document" for r in counted)
+        sizes = {}
+        for response in counted:
+            transfer = response.request.sizes()
+            sizes[response.url] = transfer["responseHeadersSize"] + transfer["responseBodySize"]
+        # The browser's own account, from the Performance API, must agree.
+        performance = page.evaluate(
+            """() => [
+                ...performance.getEntriesByType("navigation"),
+                ...performance.getEntriesByType("resource"),
+            ]
+                .filter((entry) => entry.initiatorType !== "img")
+                .reduce((sum, entry) => sum + entry.transferSize, 0)"""
+        )
+        weights[path] = (sum(sizes.values()), performance, sizes)
+
+    print(weights)
+    for path, (total, performance, sizes) in weights.items():
+        assert total < PAGE_WEIGHT_LIMIT, (path, sizes)
+        assert performance < PAGE_WEIGHT_LIMIT, (path, performance)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Substr
 
@@ -47,6 +48,7 @@ class ProductFilters:
 
 
 NO_FILTERS = ProductFilters()
+COLOUR_CHOICES_SECONDS = 300
 
 SORTS = {
     "new": ("-created_at", "-id"),
@@ -119,10 +121,15 @@ def _with_counts(categories: list[Category], *, path_length: int) -> list[Catego
 
 
 def colour_choices() -> list[str]:
-    return list(
-        Product.objects.filter(is_active=True)
-        .exclude(colour="")
-        .order_by("colour")
-        .values_list("colour", flat=True)
-        .distinct()
-    )
+    """Colours of active products, for filter menus; a few minutes stale at most."""
+
+    def colours():
+        return list(
+            Product.objects.filter(is_active=True)
+            .exclude(colour="")
+            .order_by("colour")
+            .values_list("colour", flat=True)
+            .distinct()
+        )
+
+    return cache.get_or_set("shop:colour-choices", colours, COLOUR_CHOICES_SECONDS)

@@ -110,7 +110,7 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     if product is None:
         raise Http404("No such product")
     filter_form = ProductFilterForm(request.GET, colours=colour_choices())
-    filters = filter_form.filters(product_category_filter(request, product))
+    filters = filter_form.filters()
     rail = similar_products(product=product, k=RAIL_SIZE, filters=filters)
     cart = Cart(request.session)
     return render(
@@ -130,12 +130,6 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
             "quantity_form": QuantityForm(initial={"quantity": 1}),
         },
     )
-
-
-def product_category_filter(request: HttpRequest, product: Product) -> Category | None:
-    """A shopper who came from a category list sees a rail within that category."""
-    slug = request.GET.get("category", "")
-    return Category.objects.filter(slug=slug).first() if slug else None
 
 
 def _attributes(product: Product) -> list[tuple[str, str]]:

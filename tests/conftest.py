@@ -12,6 +12,16 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Cached menus and thumbnail sizes never leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def fashion_dev() -> Path:
     if not (FASHION_DEV / "styles.csv").is_file():

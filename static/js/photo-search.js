@@ -42,7 +42,7 @@
       image.src = objectUrl;
       preview.hidden = false;
     }
-    search(); // the server has the last word on what is an image
+    search({ focusResults: true }); // the server has the last word on what is an image
   }
 
   function showError(message) {
@@ -61,7 +61,9 @@
     results.append(panel);
   }
 
-  async function search() {
+  // focusResults: a new photo or the Search button moves the focus to the results; a crop or
+  // filter change leaves it where the shopper is working.
+  async function search({ focusResults = false } = {}) {
     if (!input.files.length) return;
     if (pending) pending.abort();
     pending = new AbortController();
@@ -79,7 +81,9 @@
       } else {
         results.innerHTML = await response.text();
       }
-      results.querySelector("#results-heading")?.focus();
+      if (focusResults || results.querySelector(".error-panel")) {
+        results.querySelector("#results-heading")?.focus();
+      }
     } catch (error) {
       if (error.name !== "AbortError") showError("The search could not reach the shop. Check your connection.");
     } finally {
@@ -115,7 +119,7 @@
   form.addEventListener("submit", (event) => {
     if (!input.files.length) return; // let the browser say the photo is required
     event.preventDefault();
-    search();
+    search({ focusResults: true });
   });
   form.addEventListener("change", (event) => {
     if (event.target.closest(".filters")) search();

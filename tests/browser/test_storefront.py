@@ -51,13 +51,9 @@ def card_links(page: Page, cards: str) -> list[str]:
     )
 
 
-def first_of(category: str, *, exclude: tuple[Product, ...] = ()) -> Product:
-    return (
-        Product.objects.filter(category__name=category, is_active=True)
-        .exclude(pk__in=[p.pk for p in exclude])
-        .order_by("pk")
-        .first()
-    )
+def first_of(category: str) -> Product:
+    """The first imported product of an article type (fashion-dev's file order)."""
+    return Product.objects.filter(category__name=category, is_active=True).order_by("pk").first()
 
 
 def drop_file(page: Page, data: bytes, name: str, mime: str) -> None:
@@ -117,6 +113,19 @@ def mark_results(page: Page) -> None:
 def expect_new_results(page: Page) -> None:
     expect(page.locator(".results-grid:not([data-stale])")).to_have_count(1)
     expect(page.locator(".results-grid .product-card").first).to_be_visible()
+
+
+def record_responses(page: Page) -> list:
+    responses = []
+    page.on("response", lambda response: responses.append(response))
+    return responses
+
+
+def sideways_overflow(page: Page) -> int:
+    """How many CSS pixels wider than the screen the page is: what a shopper scrolls sideways."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
 
 
 def settle(page: Page) -> None:
@@ -279,72 +288,72 @@ def test_a_file_that_is_not_a_photo_is_refused_with_a_message(shop_page, catalog
 def test_crop_box_moves_and_resizes_from_the_keyboard_and_refreshes_results(
     shop_page, catalogue, monkeypatch
 ):
-    page = shop_page
     searched = record_photo_searches(monkeypatch)
-    page.goto("/search/photo/")
-    search_photo(page, catalogue.photo(QUERY_PHOTO_ID))
-    crop = {name: page.locator(f'input[name="crop_{name}"]') for name in "xywh"}
+    shop_page.goto("/search/photo/")
+    search_photo(shop_page, catalogue.photo(QUERY_PHOTO_ID))
+    crop = {name: shop_page.locator(f'input[name="crop_{name}"]') for name in "xywh"}
     assert [crop[name].input_value() for name in "xywh"] == ["", "", "", ""]
-    box = page.get_by_role("group", name=re.compile("^Search area"))
+    box = shop_page.get_by_role("group", name=re.compile("^Search area"))
     expect(box).to_be_hidden()
 
-    mark_results(page)
-    with page.expect_response(is_photo_search) as response:
-        page.get_by_role("button", name="Select the item in the photo").click()
+    mark_results(shop_page)
+    with shop_page.expect_response(is_photo_search) as response:
+        shop_page.get_by_role("button", name="Select the item in the photo").click()
         # At once, before the search that the new box starts (400 ms later).
         expect(box).to_be_visible()
         expect(box).to_be_focused()
     assert response.value.status == 200
-    expect_new_results(page)
+    expect_new_results(shop_page)
     x, y, width, height = (float(crop[name].input_value()) for name in "xywh")
     assert (x, y, width, height) == (0.15, 0.15, 0.7, 0.7)
     assert searched == [None, pytest.approx((x, y, width, height))]
 
-    mark_results(page)
-    # The results' refresh took the focus to their heading (a bug: see the xfail test below),
-    # so the shopper has to bring it back to the box before each adjustment.
-    box.focus()
-    with page.expect_response(is_photo_search) as response:
-        page.keyboard.press("ArrowRight")
+    mark_results(shop_page)
+    expect(box).to_be_focused()  # the refresh left the focus on the box
+    with shop_page.expect_response(is_photo_search) as response:
+        shop_page.keyboard.press("ArrowRight")
     assert response.value.status == 200
     moved = float(crop["x"].input_value())
     assert moved == pytest.approx(x + 0.02)
     assert [float(crop[name].input_value()) for name in "ywh"] == [y, width, height]
     assert searched[-1] == pytest.approx((moved, y, width, height))
-    expect_new_results(page)
+    expect_new_results(shop_page)
 
-    mark_results(page)
-    box.focus()
-    with page.expect_response(is_photo_search) as response:
-        page.keyboard.press("Shift+ArrowRight")
+    mark_results(shop_page)
+    expect(box).to_be_focused()
+    with shop_page.expect_response(is_photo_search) as response:
+        shop_page.keyboard.press("Shift+ArrowRight")
     assert response.value.status == 200
     wider = float(crop["w"].input_value())
     assert wider == pytest.approx(width + 0.02)
     assert [float(crop[name].input_value()) for name in "xyh"] == [moved, y, height]
     assert searched[-1] == pytest.approx((moved, y, wider, height))
     assert len(searched) == 4
-    expect_new_results(page)
+    expect_new_results(shop_page)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="static/js/photo-search.js search() focuses #results-heading after every search, "
-    "including those a crop box change starts: a keyboard user adjusting the box loses it "
-    "after each refresh, and the next arrow key scrolls the page instead",
-)
-def test_crop_box_keeps_the_focus_when_its_results_refresh(shop_page, transactional_db):
-    page = shop_page  # no catalogue needed: the focus moves whatever the results say
-    page.goto("/search/photo/")
-    with page.expect_response(is_photo_search):
-        photo_input(page).set_input_files(
+def test_crop_box_keeps_the_focus_when_its_results_refresh(shop_page):
+    # No catalogue needed: the focus moves whatever the results say.
+    shop_page.goto("/search/photo/")
+    with shop_page.expect_response(is_photo_search):
+        photo_input(shop_page).set_input_files(
             files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
         )
-    box = page.get_by_role("group", name=re.compile("^Search area"))
-    with page.expect_response(is_photo_search):
-        page.get_by_role("button", name="Select the item in the photo").click()
+    box = shop_page.get_by_role("group", name=re.compile("^Search area"))
+    heading = "#results-heading"
+    shop_page.locator(heading).evaluate("heading => { heading.dataset.stale = 'yes'; }")
+    with shop_page.expect_response(is_photo_search):
+        shop_page.get_by_role("button", name="Select the item in the photo").click()
         expect(box).to_be_focused()
-    page.wait_for_load_state("networkidle")
-    expect(box).to_be_focused(timeout=2_000)
+    expect(shop_page.locator(f"{heading}:not([data-stale])")).to_have_count(1)  # refreshed
+    expect(box).to_be_focused(timeout=1_000)
+
+
+def test_photo_search_fits_a_phone_screen(new_shop_page):
+    page = new_shop_page(**PHONE)  # no catalogue needed: the empty page is already too wide
+    page.goto("/search/photo/")
+    expect(page.get_by_label("Choose a photo")).to_be_attached()
+    assert sideways_overflow(page) == 0
 
 
 @pytest.mark.fashion_dev
@@ -360,9 +369,10 @@ def test_screenshots_for_the_readme_at_phone_and_desktop_widths(new_shop_page, c
             target = SCREENSHOTS / f"{name}-{size}.png"
             page.screenshot(path=target, full_page=True)
             written.append(target)
+            assert sideways_overflow(page) == 0, target.name
         page.goto("/search/photo/")
         search_photo(page, catalogue.photo(QUERY_PHOTO_ID))
-        settle(page)
+        settle(page)  # its width on a phone: test_photo_search_fits_a_phone_screen
         target = SCREENSHOTS / f"photo-search-{size}.png"
         page.screenshot(path=target, full_page=True)
         written.append(target)
@@ -377,8 +387,7 @@ def test_first_load_of_each_page_weighs_under_200_kb_without_photos(new_shop_pag
     weights = {}
     for path in ("/", f"/p/{product.slug}/", "/search/photo/"):
         page = new_shop_page()  # a fresh context: empty cache, as on a first visit
-        responses = []
-        page.on("response", lambda response: responses.append(response))
+        responses = record_responses(page)
         page.goto(path)
         page.wait_for_load_state("networkidle")
 
@@ -389,7 +398,7 @@ def test_first_load_of_each_page_weighs_under_200_kb_without_photos(new_shop_pag
         for response in counted:
             transfer = response.request.sizes()
             sizes[response.url] = transfer["responseHeadersSize"] + transfer["responseBodySize"]
-        # The browser's own account, from the Performance API, must agree.
+        # And by the browser's own account (the Performance API's transfer sizes).
         performance = page.evaluate(
             """() => [
                 ...performance.getEntriesByType("navigation"),

@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format
+.PHONY: install run test lint format schema
 
 # (Re)install whenever the pinned dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -30,3 +30,7 @@ test: lint
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The OpenAPI schema in the repository; a test fails when it no longer matches the code.
+schema: install
+	$(BIN)/python manage.py spectacular --validate --file docs/openapi.yaml

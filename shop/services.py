@@ -354,3 +354,44 @@ def products_set_demo_prices(*, default_base: int = 20) -> int:
         updated.append(product)
     Product.objects.bulk_update(updated, ["price"], batch_size=1000)
     return len(updated)
+
+
+def product_save(
+    *, product: Product | None = None, fields: dict, photo: CheckedImage | None = None
+) -> Product:
+    """Create a product (``product`` None) or change one; ``photo`` becomes its primary photo.
+
+    Model validation runs first (nothing is written when it fails: ``ValidationError``). The
+    embedding is queued after commit, as for an admin save; a replaced photo's file is deleted
+    once the new one is committed.
+    """
+    product = product or Product()
+    for name, value in fields.items():
+        setattr(product, name, value)
+    if not product.slug:
+        product.slug = _free_product_slug(product.title)
+    product.full_clean()
+    with transaction.atomic():
+        product.save()
+        if photo is not None:
+            old = list(product.images.all())
+            product.images.all().delete()
+            for image in old:
+                transaction.on_commit(lambda name=image.image.name: default_storage.delete(name))
+            product_image = ProductImage(
+                product=product, is_primary=True, sha256=photo.sha256, alt_text=product.title
+            )
+            product_image.image.save(
+                f"upload{photo.extension}", ContentFile(photo.data), save=False
+            )
+            product_image.width, product_image.height = photo.width, photo.height
+            product_image.save()
+        products_changed(product_ids=[product.pk])
+    return product
+
+
+def _free_product_slug(title: str) -> str:
+    slug = slugify(title)[:240] or "product"
+    if Product.objects.filter(slug=slug).exists():
+        slug = f"{slug}-{uuid.uuid4().hex[:6]}"
+    return slug

@@ -28,12 +28,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "treebeard",
     "shop",
     "recommender",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -120,6 +124,9 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o644
+CSRF_FAILURE_VIEW = "shop.apis.csrf_failure"
+# Whole request bodies: a 10 MB photo plus its form fields; larger ones get a 413 unread.
+REQUEST_MAX_BYTES = 11 * 1024 * 1024
 
 # The shop
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
@@ -175,8 +182,33 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The REST API (/api/v1/): anonymous reads, staff writes with a token or a session.
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["shop.api_policies.StaffWriteOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "shop.api_policies.ProductPagination",
+    "DEFAULT_SCHEMA_CLASS": "shop.api_schema.VitrineAutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "photo_search": env("API_PHOTO_SEARCH_RATE", default="30/min"),
+    },
+    "EXCEPTION_HANDLER": "shop.api_policies.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vitrine API",
+    "DESCRIPTION": (
+        "Catalogue, visually similar products and search by photo. Reads are open; writes need a "
+        "staff user's token (`Authorization: Token <key>`) or session."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from this site: no CDN, works offline
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

@@ -1,0 +1,248 @@
+"""The REST API (/api/v1/): catalogue, similar products, search by photo, staff writes.
+
+Thin views: parameters are validated by serializers, reads go through the same selectors as
+the storefront, writes through the same services as the admin.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError
+from django.http import JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from recommender.encoders import UnreadableImage
+from recommender.selectors import embedding_status, products_by_photo, similar_products
+from shop.models import Category, Product
+from shop.selectors import product_list_storefront
+from shop.serializers import (
+    CategorySerializer,
+    EmbeddingStatusSerializer,
+    PhotoSearchSerializer,
+    ProductListParamsSerializer,
+    ProductSerializer,
+    ProductWriteSerializer,
+    SimilarParamsSerializer,
+    SimilarProductSerializer,
+)
+from shop.services import product_save
+
+ERROR_SCHEMA = inline_serializer(
+    "Error",
+    {
+        "error": serializers.CharField(help_text="A stable code, e.g. invalid, not_found."),
+        "detail": serializers.CharField(help_text="What went wrong, for a person."),
+        "fields": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Per-field messages, for invalid input.",
+        ),
+    },
+)
+ERRORS = {
+    code: OpenApiResponse(ERROR_SCHEMA, description=description)
+    for code, description in {
+        400: "Invalid input",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        413: "Request too large",
+        415: "Unsupported media type (or a malformed body)",
+        429: "Too many requests",
+    }.items()
+}
+
+
+def errors(*codes: int) -> dict:
+    return {code: ERRORS[code] for code in codes}
+
+
+@csrf_exempt  # it changes nothing; a CSRF failure page would hide the 404
+def json_not_found(request, exception=None):
+    """404 for unknown URLs under /api/, in the API's error format."""
+    return JsonResponse({"error": "not_found", "detail": "No such API endpoint."}, status=404)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF failures in the API's error format under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        detail = f"CSRF check failed ({reason}). API clients should use token authentication."
+        return JsonResponse({"error": "csrf_failed", "detail": detail}, status=403)
+    return django_csrf_failure(request, reason)
+
+
+def _params(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+@extend_schema(tags=["catalogue"])
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """The category tree, flattened: each category with its depth and its parent's slug."""
+
+    serializer_class = CategorySerializer
+    queryset = Category.objects.order_by("path")
+    lookup_field = "slug"
+    pagination_class = None
+
+    @extend_schema(responses={200: CategorySerializer, **errors(404)})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["parents"] = {category.path: category for category in Category.objects.all()}
+        return context
+
+
+@extend_schema(tags=["catalogue"])
+class ProductViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Active products. Staff can also create and change products (photo upload included) and
+    see every product's embedding status."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if self.action == "list":
+            params = _params(ProductListParamsSerializer, self.request.query_params)
+            search = params.validated_data.get("q", "")
+            sort = params.validated_data.get("sort") or ("relevance" if search else "new")
+            return product_list_storefront(filters=params.filters(), search=search, sort=sort)
+        products = Product.objects.select_related("category").prefetch_related("images")
+        if self.request.user.is_staff:
+            return products
+        return products.filter(is_active=True)
+
+    def get_serializer_class(self):
+        return (
+            ProductWriteSerializer
+            if self.action in ("create", "update", "partial_update")
+            else ProductSerializer
+        )
+
+    @extend_schema(
+        parameters=[ProductListParamsSerializer],
+        responses={200: ProductSerializer(many=True), **errors(400, 404)},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: ProductSerializer, **errors(404)})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(responses={201: ProductSerializer, **errors(400, 401, 403, 413, 415)})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = self._save(None, serializer.validated_data)
+        return Response(self._read(product), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: ProductSerializer, **errors(400, 401, 403, 404, 413, 415)})
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        product = self.get_object()
+        serializer = self.get_serializer(product, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return Response(self._read(self._save(product, serializer.validated_data)))
+
+    @extend_schema(responses={200: ProductSerializer, **errors(400, 401, 403, 404, 413, 415)})
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
+
+    def _save(self, product, data):
+        fields = dict(data)
+        photo = fields.pop("photo", None)
+        try:
+            return product_save(product=product, fields=fields, photo=photo)
+        except IntegrityError as error:  # a slug taken between validation and save
+            raise ValidationError({"slug": ["This slug is taken."]}) from error
+
+    def _read(self, product):
+        product = self.get_queryset().model.objects.prefetch_related("images").get(pk=product.pk)
+        return ProductSerializer(product, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        parameters=[SimilarParamsSerializer],
+        responses={200: SimilarProductSerializer(many=True), **errors(400, 404)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def similar(self, request, pk=None):
+        """The product's "visually similar" products, best first, never the product itself.
+
+        ``score = image_weight x image_score + text_weight x text_score`` (0.7 / 0.3 unless
+        given). Empty until the catalogue has been indexed.
+        """
+        product = self.get_object()
+        params = _params(SimilarParamsSerializer, request.query_params)
+        data = params.validated_data
+        results = similar_products(
+            product=product,
+            k=data["k"],
+            image_weight=data.get("image_weight"),
+            text_weight=data.get("text_weight"),
+            filters=params.filters(),
+        )
+        context = self.get_serializer_context()
+        return Response(SimilarProductSerializer(results, many=True, context=context).data)
+
+    @extend_schema(responses={200: EmbeddingStatusSerializer, **errors(401, 403, 404)})
+    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAdminUser])
+    def embedding(self, request, pk=None):
+        """Staff only: the product's embedding in the live index (pending, done, failed)."""
+        product = self.get_object()
+        found = embedding_status(product=product)
+        index, row = found if found else (None, None)
+        return Response(
+            EmbeddingStatusSerializer(
+                {
+                    "status": row.status if row else "not_indexed",
+                    "error": row.error if row else "",
+                    "encoder": row.encoder if row else "",
+                    "index": index.pk if index else None,
+                    "updated_at": row.updated_at if row else None,
+                }
+            ).data
+        )
+
+
+class PhotoSearchView(APIView):
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "photo_search"  # rate: API_PHOTO_SEARCH_RATE
+
+    @extend_schema(
+        tags=["search"],
+        request={"multipart/form-data": PhotoSearchSerializer},
+        responses={200: SimilarProductSerializer(many=True), **errors(400, 413, 415, 429)},
+    )
+    def post(self, request):
+        """Products that look like the uploaded photo, best first (image cosine; the photo is
+        not stored). Remote URLs are not fetched: upload the bytes. Rate limited per client."""
+        params = _params(PhotoSearchSerializer, request.data)
+        data = params.validated_data
+        try:
+            results = products_by_photo(
+                photo=data["photo"], box=data.get("crop"), k=data["k"], filters=params.filters()
+            )
+        except UnreadableImage as error:
+            raise ValidationError({"photo": [f"Not a usable photo: {error}."]}) from error
+        context = {"request": request}
+        return Response(SimilarProductSerializer(results, many=True, context=context).data)

@@ -1,0 +1,334 @@
+"""The REST API: every endpoint, permission and error, on the real database."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from shop.models import Product
+from shop.services import category_get_or_create
+from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def staff_api(django_user_model):
+    user = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def shopper_api(django_user_model):
+    user = django_user_model.objects.create_user("shopper", password="x")
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def assert_error(response, status: int, error: str):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["error"] == error and body["detail"], body
+    return body
+
+
+def test_committed_schema_matches_the_code():
+    """docs/openapi.yaml is what the code generates (regenerate with `make schema`)."""
+    generated = StringIO()
+    call_command("spectacular", "--validate", stdout=generated)
+    assert SCHEMA_FILE.read_text() == generated.getvalue(), "run `make schema` and commit it"
+
+
+def test_schema_swagger_and_redoc_are_served_without_a_cdn(api):
+    schema = api.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/search/photo/" in schema.content
+    for url in ("/api/schema/swagger/", "/api/schema/redoc/"):
+        page = api.get(url)
+        assert page.status_code == 200
+        assert (
+            b"cdn.jsdelivr" not in page.content
+            and b"/static/drf_spectacular_sidecar/" in page.content
+        )
+
+
+def test_product_list_filters_searches_and_pages(api):
+    shirts = category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
+    ProductFactory(title="Red Linen Shirt", colour="Red", gender="Men", category=shirts)
+    ProductFactory(
+        title="Blue Oxford Shirt", colour="Blue", gender="Women", category=shirts, stock=0
+    )
+    ProductFactory(
+        title="Canvas Sneakers", colour="White", category=category_get_or_create(names=["Footwear"])
+    )
+    ProductFactory(title="Hidden Shirt", is_active=False)
+    url = reverse("api:product-list")
+
+    everything = api.get(url).json()
+    assert everything["count"] == 3 and "Hidden Shirt" not in [
+        p["title"] for p in everything["results"]
+    ]
+    assert {p["title"] for p in api.get(url, {"q": "shirts"}).json()["results"]} == {
+        "Red Linen Shirt",
+        "Blue Oxford Shirt",
+    }
+    assert [
+        p["title"]
+        for p in api.get(url, {"category": "topwear", "in_stock": "true"}).json()["results"]
+    ] == ["Red Linen Shirt"]
+    page = api.get(url, {"page_size": 2, "sort": "title"}).json()
+    assert [p["title"] for p in page["results"]] == ["Blue Oxford Shirt", "Canvas Sneakers"]
+    assert page["next"].endswith("page=2&page_size=2&sort=title")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"price_min": "abc"}, "price_min"),
+        ({"price_min": "50", "price_max": "10"}, "price_min"),
+        ({"gender": "Martian"}, "gender"),
+        ({"category": "no-such-category"}, "category"),
+        ({"sort": "random"}, "sort"),
+        ({"q": "x" * 201}, "q"),
+    ],
+)
+def test_bad_list_parameters_are_400_with_the_field(api, params, field):
+    body = assert_error(api.get(reverse("api:product-list"), params), 400, "invalid")
+    assert field in body["fields"]
+
+
+def test_bad_page_is_404_in_the_api_format(api):
+    ProductFactory()
+    assert_error(api.get(reverse("api:product-list"), {"page": 99}), 404, "not_found")
+
+
+def test_product_detail_and_its_photo(api):
+    image = ProductImageFactory(product__title="Shirt")
+    body = api.get(reverse("api:product-detail", args=[image.product_id])).json()
+    assert body["title"] == "Shirt" and body["is_purchasable"] is True
+    assert body["images"][0]["url"].startswith("http://testserver/media/products/")
+    assert body["category"] == "shirts"
+
+
+def test_inactive_product_is_hidden_from_the_public_but_not_from_staff(api, staff_api):
+    product = ProductFactory(is_active=False)
+    url = reverse("api:product-detail", args=[product.pk])
+    assert_error(api.get(url), 404, "not_found")
+    assert staff_api.get(url).status_code == 200
+
+
+def test_unknown_api_url_is_a_json_404(api):
+    assert_error(api.get("/api/v1/nothing/here/"), 404, "not_found")
+
+
+def test_categories_are_listed_as_a_flat_tree(api):
+    category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
+    body = api.get(reverse("api:category-list")).json()
+    assert [(c["slug"], c["depth"], c["parent"]) for c in body] == [
+        ("apparel", 1, None),
+        ("topwear", 2, "apparel"),
+        ("shirts", 3, "topwear"),
+    ]
+    assert api.get(reverse("api:category-detail", args=["topwear"])).json()["name"] == "Topwear"
+    assert_error(api.get(reverse("api:category-detail", args=["nope"])), 404, "not_found")
+
+
+def test_similar_before_indexing_is_an_empty_list(api):
+    product = ProductFactory()
+    response = api.get(reverse("api:product-similar", args=[product.pk]))
+    assert response.status_code == 200 and response.json() == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"k": 0}, "k"),
+        ({"k": 101}, "k"),
+        ({"image_weight": 2}, "image_weight"),
+        ({"gender": "x"}, "gender"),
+    ],
+)
+def test_similar_refuses_bad_parameters(api, params, field):
+    product = ProductFactory()
+    body = assert_error(
+        api.get(reverse("api:product-similar", args=[product.pk]), params), 400, "invalid"
+    )
+    assert field in body["fields"]
+
+
+def test_similar_of_an_unknown_product_is_404(api):
+    assert_error(api.get(reverse("api:product-similar", args=[999999])), 404, "not_found")
+
+
+def test_anonymous_and_non_staff_cannot_write(api, shopper_api):
+    product = ProductFactory(title="Before")
+    assert_error(api.post(reverse("api:product-list"), {"title": "x"}), 401, "not_authenticated")
+    assert_error(
+        shopper_api.patch(reverse("api:product-detail", args=[product.pk]), {"title": "After"}),
+        403,
+        "permission_denied",
+    )
+    product.refresh_from_db()
+    assert product.title == "Before"
+    assert_error(
+        api.get(reverse("api:product-embedding", args=[product.pk])), 401, "not_authenticated"
+    )
+    assert_error(
+        shopper_api.get(reverse("api:product-embedding", args=[product.pk])),
+        403,
+        "permission_denied",
+    )
+
+
+def test_staff_create_a_product_with_a_photo_and_its_embedding_is_queued(
+    staff_api, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(
+        "recommender.services.enqueue", lambda task, *args, **kw: queued.append((task.name, args))
+    )
+    category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
+    photo = jpeg_bytes(size=(120, 160))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_api.post(
+            reverse("api:product-list"),
+            {
+                "title": "API Shirt",
+                "price": "25.00",
+                "stock": 4,
+                "category": "shirts",
+                "gender": "Men",
+                "colour": "Green",
+                "photo": SimpleUploadedFile("p.jpg", photo, "image/jpeg"),
+            },
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    product = Product.objects.get(pk=body["id"])
+    assert body["slug"] == "api-shirt" and product.category.slug == "shirts"
+    assert product.primary_image.width == 120 and body["images"][0]["height"] == 160
+    assert ("recommender.tasks.embed_products", ([product.pk],)) in queued
+
+    status = staff_api.get(reverse("api:product-embedding", args=[product.pk])).json()
+    assert status == {
+        "status": "not_indexed",
+        "error": "",
+        "encoder": "",
+        "index": None,
+        "updated_at": None,
+    }
+
+
+def test_staff_update_replaces_the_photo_and_validates(
+    staff_api, media_root, django_capture_on_commit_callbacks
+):
+    image = ProductImageFactory(product__title="Old")
+    old_file = media_root / image.image.name
+    url = reverse("api:product-detail", args=[image.product_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_api.patch(
+            url,
+            {
+                "title": "New",
+                "photo": SimpleUploadedFile("n.png", jpeg_bytes(size=(30, 30)), "image/jpeg"),
+            },
+            format="multipart",
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "New" and response.json()["images"][0]["width"] == 30
+    assert not old_file.exists()
+
+    bad = staff_api.patch(
+        url, {"photo": SimpleUploadedFile("x.jpg", b"not a photo")}, format="multipart"
+    )
+    assert "photo" in assert_error(bad, 400, "invalid")["fields"]
+    for payload, field in (
+        ({"price": "-1"}, "price"),
+        ({"currency": "euro"}, "currency"),
+        ({"gender": "x"}, "gender"),
+    ):
+        assert (
+            field
+            in assert_error(staff_api.patch(url, payload, format="json"), 400, "invalid")["fields"]
+        )
+    taken = ProductFactory(slug="taken")
+    assert (
+        "slug"
+        in assert_error(staff_api.patch(url, {"slug": taken.slug}, format="json"), 400, "invalid")[
+            "fields"
+        ]
+    )
+
+
+def test_photo_search_refuses_bad_uploads_with_a_clear_message(api):
+    url = reverse("api:photo-search")
+    body = assert_error(api.post(url, {}, format="multipart"), 400, "invalid")
+    assert "photo" in body["fields"]
+    text = SimpleUploadedFile("notes.txt", b"hello", "text/plain")
+    assert (
+        "not an image"
+        in assert_error(api.post(url, {"photo": text}, format="multipart"), 400, "invalid")[
+            "detail"
+        ]
+    )
+    photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")
+    crop = {"photo": photo, "crop": [0.5, 0, 0.8, 1]}
+    assert "crop" in assert_error(api.post(url, crop, format="multipart"), 400, "invalid")["fields"]
+    assert api.get(url).status_code == 405
+
+
+def test_photo_search_does_not_fetch_urls(api):
+    response = api.post(
+        reverse("api:photo-search"), {"photo": "http://127.0.0.1/x.jpg"}, format="multipart"
+    )
+    assert "photo" in assert_error(response, 400, "invalid")["fields"]
+
+
+def test_photo_search_is_rate_limited_with_a_429(api, settings):
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import ScopedRateThrottle
+
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "photo_search": "2/min"}
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = rates
+    try:
+        url = reverse("api:photo-search")
+        statuses = [
+            api.post(
+                url, {"photo": SimpleUploadedFile("n.txt", b"x")}, format="multipart"
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [400, 400, 429]
+        limited = api.post(url, {"photo": SimpleUploadedFile("n.txt", b"x")}, format="multipart")
+        assert_error(limited, 429, "throttled")
+        assert int(limited["Retry-After"]) > 0
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
+
+
+def test_requests_over_the_size_limit_are_413_unread(api, settings):
+    settings.REQUEST_MAX_BYTES = 1000
+    response = api.post(
+        reverse("api:photo-search"),
+        {"photo": SimpleUploadedFile("p.jpg", jpeg_bytes(size=(400, 400)))},
+        format="multipart",
+    )
+    assert_error(response, 413, "too_large")
+    page = api.post(reverse("shop:photo_search"), {"x": "y" * 2000})
+    assert page.status_code == 413 and page["Content-Type"].startswith("text/plain")

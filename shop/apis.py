@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.db import IntegrityError
 from django.http import JsonResponse
-from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -71,14 +70,6 @@ def json_not_found(request, exception=None):
     return JsonResponse({"error": "not_found", "detail": "No such API endpoint."}, status=404)
 
 
-def csrf_failure(request, reason=""):
-    """CSRF failures in the API's error format under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        detail = f"CSRF check failed ({reason}). API clients should use token authentication."
-        return JsonResponse({"error": "csrf_failed", "detail": detail}, status=403)
-    return django_csrf_failure(request, reason)
-
-
 def _params(serializer_class, data):
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -92,6 +83,7 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CategorySerializer
     queryset = Category.objects.order_by("path")
     lookup_field = "slug"
+    lookup_value_regex = r"[-\w]+"  # what a slug can be; anything else is a plain 404
     pagination_class = None
 
     @extend_schema(responses={200: CategorySerializer, **errors(404)})

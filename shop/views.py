@@ -70,7 +70,8 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
+    # NUL cannot reach PostgreSQL (and is never typed by a person).
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     title = f"Results for “{query}”" if query else "All products"
     return _product_list(request, search=query, title=title, extra={"query": query})
 

@@ -124,7 +124,6 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o644
-CSRF_FAILURE_VIEW = "shop.apis.csrf_failure"
 # Whole request bodies: a 10 MB photo plus its form fields; larger ones get a 413 unread.
 REQUEST_MAX_BYTES = 11 * 1024 * 1024
 

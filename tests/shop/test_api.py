@@ -332,3 +332,45 @@ def test_requests_over_the_size_limit_are_413_unread(api, settings):
     assert_error(response, 413, "too_large")
     page = api.post(reverse("shop:photo_search"), {"x": "y" * 2000})
     assert page.status_code == 413 and page["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/categories/%00/",
+        "/api/v1/products/?q=%00",
+        "/api/v1/products/?category=%00",
+        "/api/v1/products/1.5/",
+        "/api/v1/products/abc/similar/",
+    ],
+)
+def test_text_postgresql_cannot_hold_is_a_4xx_not_a_500(api, url):
+    """Found by schemathesis: a NUL in a category slug reached PostgreSQL and failed there."""
+    response = api.get(url)
+    assert response.status_code in (400, 404) and response.json()["error"]
+
+
+def test_staff_write_with_a_nul_category_is_refused(staff_api):
+    response = staff_api.post(reverse("api:product-list"), {"title": "x", "category": "\x00"})
+    assert "category" in assert_error(response, 400, "invalid")["fields"]
+
+
+def test_session_writes_need_the_csrf_token(django_user_model):
+    staff = django_user_model.objects.create_user("s", password="x", is_staff=True)
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(staff)
+    response = client.post("/api/v1/nothing/", {})  # a plain Django view under /api/
+    assert response.status_code == 404  # exempt: it changes nothing
+    session_write = client.post(reverse("api:product-list"), {"title": "x"})
+    assert_error(session_write, 403, "permission_denied")
+    assert "CSRF" in session_write.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"gender": ["Men", "Women"]}, "gender"), ({"page_size": "0"}, "page_size")],
+)
+def test_repeated_or_out_of_range_parameters_are_400(api, params, field):
+    ProductFactory()
+    body = assert_error(api.get(reverse("api:product-list"), params), 400, "invalid")
+    assert field in body["fields"]

@@ -223,3 +223,9 @@ def test_list_links_carry_the_filters_to_product_pages(client, catalogue):
     link = reverse("shop:product", args=[catalogue["red"].slug]) + "?gender=Men"
     assert f'href="{link}"' in response.content.decode()
     assert Decimal(response.context["page"].object_list[0].price) == Decimal("30.00")
+
+
+@pytest.mark.parametrize("query", ["%00", "a%00b", "%00shirt"])
+def test_text_search_survives_nul_characters(client, catalogue, query):
+    response = client.get(reverse("shop:search") + f"?q={query}")
+    assert response.status_code == 200

@@ -50,3 +50,26 @@ def test_media_go_to_an_s3_compatible_bucket_when_one_is_configured():
     assert "storages.backends.s3.S3Storage" in bucket.stdout, bucket.stderr
     assert "'bucket_name': 'shop-media'" in bucket.stdout
     assert "'file_overwrite': False" in bucket.stdout
+
+
+def test_a_shared_redis_cache_when_one_is_configured():
+    """Two processes count the same rate limit only through a shared cache (real Redis)."""
+    count = (
+        "from django.core.cache import caches; cache = caches['default']; "
+        "print(type(cache).__name__, cache.incr('vitrine-test-hits') if cache.add("
+        "'vitrine-test-hits', 1, 60) is False else 1)"
+    )
+    url = "redis://127.0.0.1:6379/13"
+    import redis
+
+    redis.Redis.from_url(url).delete(":1:vitrine-test-hits")
+    first = manage(
+        "shell", "-c", count, DJANGO_SETTINGS_MODULE="config.settings.local", CACHE_URL=url
+    )
+    second = manage(
+        "shell", "-c", count, DJANGO_SETTINGS_MODULE="config.settings.local", CACHE_URL=url
+    )
+    assert first.stdout.split()[-2:] == ["RedisCache", "1"], first.stderr
+    assert second.stdout.split()[-2:] == ["RedisCache", "2"], second.stderr
+    local = manage("shell", "-c", count, DJANGO_SETTINGS_MODULE="config.settings.local")
+    assert local.stdout.split()[-2] == "LocMemCache", local.stderr

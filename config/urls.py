@@ -16,3 +16,5 @@ urlpatterns = [
 if settings.DEBUG:
     # In production media come from object storage or the web server in front of Django.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler500 = "config.errors.server_error"

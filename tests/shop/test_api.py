@@ -374,3 +374,18 @@ def test_repeated_or_out_of_range_parameters_are_400(api, params, field):
     ProductFactory()
     body = assert_error(api.get(reverse("api:product-list"), params), 400, "invalid")
     assert field in body["fields"]
+
+
+def test_a_server_error_is_json_under_the_api_and_a_page_elsewhere(monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("shop.apis.similar_products", broken)
+    monkeypatch.setattr("shop.views.category_top", lambda **kwargs: broken())
+    client = APIClient(raise_request_exception=False)
+    product = ProductFactory()
+    api_error = client.get(reverse("api:product-similar", args=[product.pk]))
+    assert api_error.status_code == 500
+    assert api_error.json()["error"] == "server_error"
+    page = client.get(reverse("shop:home"))
+    assert page.status_code == 500 and b"Something went wrong on our side" in page.content

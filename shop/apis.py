@@ -167,7 +167,9 @@ class ProductViewSet(
             raise ValidationError({"slug": ["This slug is taken."]}) from error
 
     def _read(self, product):
-        product = self.get_queryset().model.objects.prefetch_related("images").get(pk=product.pk)
+        product = (
+            Product.objects.select_related("category").prefetch_related("images").get(pk=product.pk)
+        )
         return ProductSerializer(product, context=self.get_serializer_context()).data
 
     @extend_schema(
@@ -227,7 +229,8 @@ class PhotoSearchView(APIView):
     )
     def post(self, request):
         """Products that look like the uploaded photo, best first (image cosine; the photo is
-        not stored). Remote URLs are not fetched: upload the bytes. Rate limited per client."""
+        not stored). Remote URLs are not fetched: upload the bytes. Rate limited per client.
+        Empty until the catalogue has been indexed."""
         params = _params(PhotoSearchSerializer, request.data)
         data = params.validated_data
         try:

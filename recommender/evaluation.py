@@ -1,0 +1,149 @@
+"""Recommendation quality, measured as ../shared/docs/EVALUATION.md defines it.
+
+Two tasks on whatever catalogue the database holds: the **rail** (a product's own "visually
+similar" top 10, default settings, no filters) and the **photo** search (only the product's
+photo bytes, through the search-by-photo code path, the product itself excluded). Ground truth
+is each product's article type (its finest category) and colour. The metrics are pure
+functions of the results (``score``), so they are tested on hand-made catalogues.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from django.db.models import F
+
+from shop.models import Product
+
+K = 10
+DEFAULT_QUERIES = 2000
+
+
+@dataclass(frozen=True)
+class Truth:
+    article: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    query: int  # product id
+    results: list[int]  # product ids, best first
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    p10_article: float
+    p10_article_colour: float
+    ndcg10: float
+    coverage: float
+    latency_ms_median: float
+    latency_ms_p95: float
+    queries: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def score(results: Sequence[QueryResult], truths: dict[int, Truth], *, k: int = K) -> TaskScore:
+    """The protocol's metrics for one task. ``truths`` covers the whole catalogue.
+
+    Precision divides by ``k`` even when a list is shorter: a missing result is a miss.
+    nDCG's ideal is the best list the catalogue allows for that query (itself excluded).
+    """
+    if not results:
+        raise ValueError("no queries to score")
+    pairs = Counter((t.article, t.colour) for t in truths.values())
+    articles = Counter(t.article for t in truths.values())
+    article_hits = colour_hits = 0
+    ndcgs, seconds, shown = [], [], set()
+    for result in results:
+        query = truths[result.query]
+        top = result.results[:k]
+        gains = [_gain(query, truths[pid]) for pid in top]
+        article_hits += sum(gain >= 1 for gain in gains)
+        colour_hits += sum(gain == 2 for gain in gains)
+        same_pair = pairs[(query.article, query.colour)] - 1  # minus the query itself
+        same_article = articles[query.article] - 1 - same_pair
+        ideal = ([2] * same_pair + [1] * same_article + [0] * k)[:k]
+        ideal_dcg = _dcg(ideal)
+        ndcgs.append(_dcg(gains) / ideal_dcg if ideal_dcg else 0.0)
+        seconds.append(result.seconds)
+        shown.update(top)
+    n = len(results)
+    ms = sorted(1000 * s for s in seconds)
+    return TaskScore(
+        p10_article=article_hits / (k * n),
+        p10_article_colour=colour_hits / (k * n),
+        ndcg10=statistics.fmean(ndcgs),
+        coverage=len(shown) / len(truths),
+        latency_ms_median=statistics.median(ms),
+        latency_ms_p95=ms[min(n - 1, math.ceil(0.95 * n) - 1)],
+        queries=n,
+    )
+
+
+def _gain(query: Truth, other: Truth) -> int:
+    if other.article != query.article:
+        return 0
+    return 2 if other.colour == query.colour else 1
+
+
+def _dcg(gains: Sequence[int]) -> float:
+    return sum(gain / math.log2(rank + 2) for rank, gain in enumerate(gains))
+
+
+def catalogue_truths() -> dict[int, Truth]:
+    """Article type (the product's own, finest category) and colour of every active product."""
+    rows = Product.objects.filter(is_active=True).values_list("pk", F("category__name"), "colour")
+    return {pk: Truth(article or "", (colour or "").lower()) for pk, article, colour in rows}
+
+
+def query_sample(truths: dict[int, Truth], *, queries: int, seed: int) -> list[int]:
+    """The fixed sample: the same products for every configuration compared."""
+    ids = sorted(truths)
+    return sorted(random.Random(seed).sample(ids, min(queries, len(ids))))
+
+
+def run_rail(
+    sample: Sequence[int], *, progress: Callable[[int], None] | None = None, **rail_options
+) -> list[QueryResult]:
+    from recommender.selectors import similar_products
+
+    products = Product.objects.in_bulk(list(sample))
+    results = []
+    for pid in sample:
+        start = time.perf_counter()
+        rail = similar_products(product=products[pid], k=K, **rail_options)
+        results.append(QueryResult(pid, [r.product.pk for r in rail], time.perf_counter() - start))
+        if progress:
+            progress(1)
+    return results
+
+
+def run_photo(
+    sample: Sequence[int], *, progress: Callable[[int], None] | None = None
+) -> list[QueryResult]:
+    from recommender.selectors import products_by_photo
+
+    products = Product.objects.prefetch_related("images").in_bulk(list(sample))
+    results = []
+    for pid in sample:
+        image = products[pid].primary_image
+        if image is None:
+            continue  # no photo: not a photo query
+        with image.image.open("rb") as handle:
+            photo = handle.read()
+        start = time.perf_counter()
+        found = products_by_photo(photo=photo, k=K, exclude=pid)
+        results.append(QueryResult(pid, [r.product.pk for r in found], time.perf_counter() - start))
+        if progress:
+            progress(1)
+    return results

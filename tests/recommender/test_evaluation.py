@@ -1,0 +1,97 @@
+"""The quality protocol (../shared/docs/EVALUATION.md): metrics with known answers, and the
+`evaluate` command end to end on real fashion-dev products."""
+
+import json
+import math
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from recommender.evaluation import QueryResult, Truth, score
+
+# A hand-made catalogue: 3 red shirts, 2 blue shirts, 2 red shoes, 1 bag.
+TRUTHS = {
+    1: Truth("shirt", "red"),
+    2: Truth("shirt", "red"),
+    3: Truth("shirt", "red"),
+    4: Truth("shirt", "blue"),
+    5: Truth("shirt", "blue"),
+    6: Truth("shoe", "red"),
+    7: Truth("shoe", "red"),
+    8: Truth("bag", "black"),
+}
+
+
+def dcg(gains):
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def test_precision_ndcg_coverage_and_latency_by_hand():
+    results = [
+        # Query 1 (red shirt): red shirt, blue shirt, red shoe, then nothing (k=4 here).
+        QueryResult(1, [2, 4, 6], 0.010),
+        # Query 8 (the only bag): nothing of its kind exists.
+        QueryResult(8, [1, 6, 7, 4], 0.030),
+    ]
+    got = score(results, TRUTHS, k=4)
+    assert got.p10_article == pytest.approx((2 + 0) / 8)  # missing results count as misses
+    assert got.p10_article_colour == pytest.approx((1 + 0) / 8)
+    ideal_1 = dcg([2, 2, 1, 1])  # two other red shirts, then the blue ones
+    expected_1 = dcg([2, 1, 0]) / ideal_1
+    assert got.ndcg10 == pytest.approx((expected_1 + 0.0) / 2)  # no ideal: 0, not a division error
+    assert got.coverage == pytest.approx(len({2, 4, 6, 1, 7}) / 8)
+    assert (got.latency_ms_median, got.latency_ms_p95, got.queries) == (20.0, 30.0, 2)
+
+
+def test_a_perfect_ranking_scores_one():
+    perfect = score([QueryResult(4, [5, 1, 2, 3], 0.001)], TRUTHS, k=4)
+    assert perfect.ndcg10 == pytest.approx(1.0)
+    assert perfect.p10_article == 1.0 and perfect.p10_article_colour == 0.25
+
+
+def test_scoring_nothing_is_an_error():
+    with pytest.raises(ValueError):
+        score([], TRUTHS)
+
+
+@pytest.mark.django_db
+def test_evaluate_refuses_to_run_without_an_index():
+    with pytest.raises(CommandError, match="reindex"):
+        call_command("evaluate", "--queries", "5")
+
+
+@pytest.mark.slow
+@pytest.mark.fashion_dev
+@pytest.mark.django_db
+def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
+    from recommender.services import index_build
+    from shop.services import catalog_import
+
+    subset = tmp_path / "catalogue"
+    subset.mkdir()
+    lines = (fashion_dev / "styles.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (subset / "styles.csv").write_text("".join(lines[:301]), encoding="utf-8")
+    (subset / "images").symlink_to(fashion_dev / "images")
+    catalog_import(path=subset)
+    index_build(encoder="efficientnet_lite0")
+
+    out = tmp_path / "figures.json"
+    report = tmp_path / "report.html"
+    call_command("evaluate", "--queries", "40", "--seed", "1", "--json", out, "--report", report)
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"rail", "photo", "config"}
+    for task in ("rail", "photo"):
+        assert set(figures[task]) >= {
+            "p10_article",
+            "p10_article_colour",
+            "ndcg10",
+            "coverage",
+            "latency_ms_median",
+            "latency_ms_p95",
+        }
+        assert figures[task]["queries"] == 40
+    # Real products, real encoder: far better than chance (the largest type is ~15% of these).
+    assert figures["rail"]["p10_article"] > 0.6 and figures["photo"]["p10_article"] > 0.5
+    assert figures["config"]["encoder"] == "efficientnet_lite0"
+    assert figures["config"]["catalogue_products"] == 300
+    assert "Recommendation quality" in report.read_text()

@@ -56,7 +56,8 @@ def score(results: Sequence[QueryResult], truths: dict[int, Truth], *, k: int = 
     """The protocol's metrics for one task. ``truths`` covers the whole catalogue.
 
     Precision divides by ``k`` even when a list is shorter: a missing result is a miss.
-    nDCG's ideal is the best list the catalogue allows for that query (itself excluded).
+    nDCG's ideal is the best list the catalogue allows for that query (itself excluded); a
+    query with no peer of its article type scores 0 (nothing right could be shown).
     """
     if not results:
         raise ValueError("no queries to score")
@@ -70,8 +71,10 @@ def score(results: Sequence[QueryResult], truths: dict[int, Truth], *, k: int = 
         gains = [_gain(query, truths[pid]) for pid in top]
         article_hits += sum(gain >= 1 for gain in gains)
         colour_hits += sum(gain == 2 for gain in gains)
-        same_pair = pairs[(query.article, query.colour)] - 1  # minus the query itself
-        same_article = articles[query.article] - 1 - same_pair
+        # What the catalogue could have offered, the query itself excluded (as _gain counts).
+        peers = articles[query.article] - 1 if query.article else 0
+        same_pair = pairs[(query.article, query.colour)] - 1 if peers and query.colour else 0
+        same_article = peers - same_pair
         ideal = ([2] * same_pair + [1] * same_article + [0] * k)[:k]
         ideal_dcg = _dcg(ideal)
         ndcgs.append(_dcg(gains) / ideal_dcg if ideal_dcg else 0.0)
@@ -91,9 +94,10 @@ def score(results: Sequence[QueryResult], truths: dict[int, Truth], *, k: int = 
 
 
 def _gain(query: Truth, other: Truth) -> int:
-    if other.article != query.article:
+    """Unknown (blank) article types or colours never match, not even each other."""
+    if not query.article or other.article != query.article:
         return 0
-    return 2 if other.colour == query.colour else 1
+    return 2 if query.colour and other.colour == query.colour else 1
 
 
 def _dcg(gains: Sequence[int]) -> float:

@@ -79,6 +79,11 @@ class QuantityForm(forms.Form):
 
 
 class CheckoutForm(forms.ModelForm):
+    # From the checkout page as it was shown: a resubmitted page places no second order, and
+    # a total that changed meanwhile stops the order.
+    checkout_token = forms.UUIDField(widget=forms.HiddenInput)
+    expected_total = forms.DecimalField(max_digits=12, decimal_places=2, widget=forms.HiddenInput)
+
     class Meta:
         model = Order
         fields = [

@@ -172,6 +172,9 @@ class Order(models.Model):
     country = models.CharField(max_length=80)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, validators=[currency_code])
+    # One per checkout page: a second submit of the same page (double click, retry after a
+    # timeout) finds this order instead of placing another.
+    checkout_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

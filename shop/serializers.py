@@ -109,6 +109,13 @@ class ProductWriteSerializer(serializers.ModelSerializer):
     def validate_photo(self, upload):
         return _checked_photo(upload)
 
+    def validate_attributes(self, attributes):
+        if not isinstance(attributes, dict):
+            raise serializers.ValidationError(
+                'An object of names and values, e.g. {"fit": "slim"}.'
+            )
+        return attributes
+
 
 def _checked_photo(upload):
     if upload.size > MAX_IMAGE_BYTES:

@@ -271,16 +271,27 @@ ORDER_CONTACT_FIELDS = (
 
 
 @transaction.atomic
-def order_place(*, items: dict[int, int], contact: dict[str, str]) -> Order:
+def order_place(
+    *,
+    items: dict[int, int],
+    contact: dict[str, str],
+    checkout_token: uuid.UUID | None = None,
+    expected_total: Decimal | None = None,
+) -> Order:
     """Record an order awaiting payment for ``items`` (product id -> quantity), taking the stock.
 
     Products are locked while their stock is checked and taken, so two shoppers can never
-    buy the last item twice. Prices are the catalogue's at this moment. Nothing is written
-    when any line cannot be sold (``OrderError`` says which and why).
+    buy the last item twice. Prices are the catalogue's at this moment; with
+    ``expected_total`` (what the shopper was shown), a different total stops the order.
+    Nothing is written when any line cannot be sold (``OrderError`` says which and why).
+    The same ``checkout_token`` twice returns the first order instead of placing a second.
     """
     if not items:
         raise OrderError({0: "the cart is empty"})
     products = Product.objects.select_for_update().order_by("pk").in_bulk(list(items))
+    # Checked under the locks: a concurrent submit of the same page has committed by now.
+    if checkout_token and (done := Order.objects.filter(checkout_token=checkout_token).first()):
+        return done
     problems = {}
     for product_id, quantity in items.items():
         product = products.get(product_id)
@@ -304,10 +315,14 @@ def order_place(*, items: dict[int, int], contact: dict[str, str]) -> Order:
         )
         for pid, quantity in items.items()
     ]
+    total = sum(line.unit_price * line.quantity for line in lines)
+    if expected_total is not None and total != expected_total:
+        raise OrderError({0: f"prices changed since you opened checkout: the total is now {total}"})
     order = Order.objects.create(
         **{name: contact.get(name, "") for name in ORDER_CONTACT_FIELDS},
-        total=sum(line.unit_price * line.quantity for line in lines),
+        total=total,
         currency=currencies.pop(),
+        checkout_token=checkout_token,
     )
     for line in lines:
         line.order = order
@@ -326,7 +341,8 @@ def order_set_status(*, order: Order, status: str) -> Order:
         if order.status == Order.Status.CANCELLED:
             raise OrderError({0: f"order {order.reference} is cancelled"})
         if status == Order.Status.CANCELLED:
-            for line in order.lines.exclude(product=None):
+            # Product rows are locked in id order, as order_place does: no deadlock between them.
+            for line in order.lines.exclude(product=None).order_by("product_id"):
                 Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
         order.status = status
         order.save(update_fields=["status", "updated_at"])

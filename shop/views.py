@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -142,7 +144,8 @@ def _attributes(product: Product) -> list[tuple[str, str]]:
         ("Usage", product.usage),
         ("Year", str(product.year or "")),
     ]
-    rows += [(str(key).capitalize(), str(value)) for key, value in product.attributes.items()]
+    if isinstance(product.attributes, dict):  # free-form JSON: only an object has labels
+        rows += [(str(key).capitalize(), str(value)) for key, value in product.attributes.items()]
     return [(label, value) for label, value in rows if value]
 
 
@@ -217,10 +220,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if not lines:
         messages.info(request, "Your cart is empty.")
         return redirect("shop:cart")
-    form = CheckoutForm(request.POST or None)
+    total = cart_total(lines)
+    initial = {"checkout_token": uuid.uuid4(), "expected_total": total}
+    form = CheckoutForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            order = order_place(items=cart.items(), contact=form.cleaned_data)
+            order = order_place(
+                items=cart.items(),
+                contact=form.cleaned_data,
+                checkout_token=form.cleaned_data["checkout_token"],
+                expected_total=form.cleaned_data["expected_total"],
+            )
         except OrderError as error:
             for problem in error.problems.values():
                 messages.error(request, f"Your order was not placed: {problem}.")

@@ -199,6 +199,10 @@ REST_FRAMEWORK = {
         "photo_search": env("API_PHOTO_SEARCH_RATE", default="30/min"),
     },
     "EXCEPTION_HANDLER": "shop.api_policies.exception_handler",
+    # Rate limits key on the client's address. Behind N trusted proxies (nginx in
+    # docker-compose: 1), the Nth address from the right of X-Forwarded-For; with 0, the
+    # socket's address, so that a client cannot choose its own key by sending that header.
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

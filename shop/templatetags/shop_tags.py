@@ -23,7 +23,8 @@ def product_img(image, width: int, alt: str, sizes: str = "", css_class: str = "
     ]
     srcset = format_html_join(", ", "{} {}w", candidates)
     return format_html(
-        '<img src="{}" srcset="{}" sizes="{}" alt="{}" width="{}" height="{}" class="{}"{}>',
+        '<img src="{}" srcset="{}" sizes="{}" alt="{}" width="{}" height="{}" class="{}"'
+        ' loading="{}" decoding="async">',
         one.url,
         srcset,
         sizes or f"{width}px",
@@ -31,7 +32,7 @@ def product_img(image, width: int, alt: str, sizes: str = "", css_class: str = "
         one.width,
         one.height,
         css_class,
-        ' loading="lazy" decoding="async"' if lazy else "",
+        "lazy" if lazy else "eager",
     )
 
 

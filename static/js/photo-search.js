@@ -14,6 +14,7 @@
   const cropStart = document.getElementById("crop-start");
   const cropClear = document.getElementById("crop-clear");
   const results = document.getElementById("photo-results");
+  const status = document.getElementById("photo-status");
   const fields = ["x", "y", "w", "h"].map((k) => form.querySelector(`[name="crop_${k}"]`));
   const MAX_BYTES = 10 * 1024 * 1024;
   let crop = null; // {x, y, w, h} as fractions of the photo, or null for the whole photo
@@ -76,11 +77,16 @@
         signal: pending.signal,
         credentials: "same-origin",
       });
-      if (response.status >= 500 || !response.headers.get("content-type")?.includes("text/html")) {
-        showError("The search failed on our side. Please try again in a moment.");
+      const ours = response.ok || response.status === 400; // results, or our own error panel
+      if (!ours || !response.headers.get("content-type")?.includes("text/html")) {
+        showError(response.status === 403
+          ? "Your session expired. Reload the page and try again."
+          : "The search failed on our side. Please try again in a moment.");
       } else {
         results.innerHTML = await response.text();
       }
+      // One short announcement for screen readers, not the whole grid.
+      status.textContent = results.querySelector("#results-heading")?.textContent.trim() || "";
       if (focusResults || results.querySelector(".error-panel")) {
         results.querySelector("#results-heading")?.focus();
       }

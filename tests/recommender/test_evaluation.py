@@ -49,6 +49,14 @@ def test_a_perfect_ranking_scores_one():
     assert perfect.p10_article == 1.0 and perfect.p10_article_colour == 0.25
 
 
+def test_unknown_article_or_colour_never_matches():
+    truths = {1: Truth("", ""), 2: Truth("", ""), 3: Truth("shirt", ""), 4: Truth("shirt", "")}
+    got = score([QueryResult(1, [2], 0.0), QueryResult(3, [4], 0.0)], truths, k=1)
+    assert got.p10_article == 0.5  # blank types do not match each other; shirts do
+    assert got.p10_article_colour == 0.0  # blank colours do not match each other
+    assert got.ndcg10 == pytest.approx(0.5)  # the shirt query got its best possible list
+
+
 def test_scoring_nothing_is_an_error():
     with pytest.raises(ValueError):
         score([], TRUTHS)

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from shop.models import Product
 from shop.services import category_get_or_create
@@ -301,7 +302,6 @@ def test_photo_search_does_not_fetch_urls(api):
 
 def test_photo_search_is_rate_limited_with_a_429(api, settings):
     from rest_framework.settings import api_settings
-    from rest_framework.throttling import ScopedRateThrottle
 
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "photo_search": "2/min"}
     original = ScopedRateThrottle.THROTTLE_RATES
@@ -389,3 +389,30 @@ def test_a_server_error_is_json_under_the_api_and_a_page_elsewhere(monkeypatch):
     assert api_error.json()["error"] == "server_error"
     page = client.get(reverse("shop:home"))
     assert page.status_code == 500 and b"Something went wrong on our side" in page.content
+
+
+def test_staff_attributes_must_be_an_object(staff_api):
+    product = ProductFactory()
+    url = reverse("api:product-detail", args=[product.pk])
+    response = staff_api.patch(url, {"attributes": ["x"]}, format="json")
+    assert "attributes" in assert_error(response, 400, "invalid")["fields"]
+    assert staff_api.patch(url, {"attributes": {"fit": "slim"}}, format="json").status_code == 200
+
+
+def test_the_rate_limit_cannot_be_dodged_with_a_forwarded_for_header(api):
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = {"photo_search": "2/min"}
+    try:
+        url = reverse("api:photo-search")
+        statuses = [
+            api.post(
+                url,
+                {"photo": SimpleUploadedFile("n.txt", b"x")},
+                format="multipart",
+                HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+            ).status_code
+            for n in range(3)
+        ]
+        assert statuses == [400, 400, 429]
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original

@@ -24,6 +24,13 @@ CONTACT = {
 }
 
 
+def checkout(client, **changes):
+    """Open the checkout page and submit it, as a shopper does."""
+    form = client.get(reverse("shop:checkout")).context["form"]
+    hidden = {name: form.initial[name] for name in ("checkout_token", "expected_total")}
+    return client.post(reverse("shop:checkout"), {**CONTACT, **hidden, **changes})
+
+
 def add(client, product, quantity=1):
     return client.post(reverse("shop:cart_add", args=[product.pk]), {"quantity": quantity})
 
@@ -115,7 +122,7 @@ def test_checkout_records_an_order_awaiting_payment_and_takes_the_stock(client):
     add(client, shirt, 2)
     add(client, shoes)
     assert client.get(reverse("shop:checkout")).status_code == 200
-    response = client.post(reverse("shop:checkout"), CONTACT)
+    response = checkout(client)
     order = Order.objects.get()
     assert response.status_code == 302 and response.url == reverse(
         "shop:order", args=[order.reference]
@@ -135,9 +142,7 @@ def test_checkout_records_an_order_awaiting_payment_and_takes_the_stock(client):
 
 def test_checkout_form_errors_keep_the_cart_and_show_each_problem(client):
     add(client, ProductFactory(title="Shirt"))
-    response = client.post(
-        reverse("shop:checkout"), {**CONTACT, "email": "not-an-email", "city": ""}
-    )
+    response = checkout(client, email="not-an-email", city="")
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"email", "city"}
     assert Order.objects.count() == 0
@@ -152,9 +157,11 @@ def test_checkout_of_an_empty_cart_goes_back_to_the_cart(client):
 def test_stock_sold_meanwhile_stops_the_order_and_nothing_is_written(client):
     shirt = ProductFactory(title="Shirt", stock=2)
     add(client, shirt, 2)
-    shirt.stock = 1  # someone else bought one
+    form = client.get(reverse("shop:checkout")).context["form"]
+    shirt.stock = 1  # someone else bought one while this shopper typed their address
     shirt.save()
-    response = client.post(reverse("shop:checkout"), CONTACT)
+    hidden = {name: form.initial[name] for name in ("checkout_token", "expected_total")}
+    response = client.post(reverse("shop:checkout"), {**CONTACT, **hidden})
     assert response.url == reverse("shop:cart")
     assert Order.objects.count() == 0
     shirt.refresh_from_db()
@@ -165,7 +172,7 @@ def test_stock_sold_meanwhile_stops_the_order_and_nothing_is_written(client):
 
 def test_order_page_is_only_for_the_session_that_placed_it(client, django_user_model):
     add(client, ProductFactory())
-    client.post(reverse("shop:checkout"), CONTACT)
+    checkout(client)
     order = Order.objects.get()
     url = reverse("shop:order", args=[order.reference])
     assert client.get(url).status_code == 200
@@ -226,3 +233,51 @@ def test_admin_lists_orders_and_changes_their_status(admin_client):
     assert order.status == "cancelled" and shirt.stock == 3  # stock given back by the service
     again = admin_client.post(change, {**form, "status": "paid"})
     assert again.status_code == 200 and b"stays cancelled" in again.content
+
+
+def test_submitting_the_same_checkout_page_twice_places_one_order(client):
+    shirt = ProductFactory(title="Shirt", stock=5)
+    add(client, shirt, 2)
+    form = client.get(reverse("shop:checkout")).context["form"]
+    data = {**CONTACT, **{n: form.initial[n] for n in ("checkout_token", "expected_total")}}
+    first = client.post(reverse("shop:checkout"), data)
+    add(client, shirt, 2)  # the cart was emptied; the double click carries the old page
+    second = client.post(reverse("shop:checkout"), data)
+    assert Order.objects.count() == 1
+    assert first.url == second.url == reverse("shop:order", args=[Order.objects.get().reference])
+    shirt.refresh_from_db()
+    assert shirt.stock == 3
+
+
+def test_a_price_change_after_the_checkout_page_stops_the_order(client):
+    shirt = ProductFactory(title="Shirt", price="20.00")
+    add(client, shirt)
+    form = client.get(reverse("shop:checkout")).context["form"]
+    shirt.price = "25.00"
+    shirt.save()
+    data = {**CONTACT, **{n: form.initial[n] for n in ("checkout_token", "expected_total")}}
+    response = client.post(reverse("shop:checkout"), data)
+    assert Order.objects.count() == 0 and response.url == reverse("shop:cart")
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert "prices changed since you opened checkout: the total is now 25.00" in messages[-1]
+
+
+def test_a_checkout_post_without_the_page_token_is_refused(client):
+    add(client, ProductFactory())
+    response = client.post(reverse("shop:checkout"), CONTACT)
+    assert response.status_code == 200 and Order.objects.count() == 0
+    assert b"This checkout page is out of date" in response.content
+
+
+def test_product_page_survives_non_object_attributes(client):
+    product = ProductFactory(attributes=["not", "an", "object"])
+    assert client.get(reverse("shop:product", args=[product.slug])).status_code == 200
+
+
+def test_a_line_over_the_stock_can_still_be_removed(client):
+    shirt = ProductFactory(title="Shirt", stock=3)
+    add(client, shirt, 3)
+    shirt.stock = 0
+    shirt.save()
+    page = client.get(reverse("shop:cart")).content.decode()
+    assert "formnovalidate" in page and 'max="' not in page.split("qty-")[1][:200]

@@ -229,3 +229,11 @@ def test_list_links_carry_the_filters_to_product_pages(client, catalogue):
 def test_text_search_survives_nul_characters(client, catalogue, query):
     response = client.get(reverse("shop:search") + f"?q={query}")
     assert response.status_code == 200
+
+
+def test_list_photos_load_lazily_and_the_product_photo_at_once(client):
+    image = ProductImageFactory()
+    listing = client.get(reverse("shop:search")).content.decode()
+    assert 'loading="lazy" decoding="async"' in listing and "&quot;" not in listing
+    page = client.get(reverse("shop:product", args=[image.product.slug])).content.decode()
+    assert 'class="main-photo" loading="eager"' in page

@@ -9,6 +9,7 @@ from shop.cart import MAX_QUANTITY
 from shop.images import MAX_IMAGE_BYTES, InvalidImage, check_image
 from shop.models import Category, Gender, Order
 from shop.selectors import ProductFilters
+from shop.services import ORDER_CONTACT_FIELDS
 
 SORT_CHOICES = [
     ("new", "Newest"),
@@ -86,16 +87,7 @@ class CheckoutForm(forms.ModelForm):
 
     class Meta:
         model = Order
-        fields = [
-            "full_name",
-            "email",
-            "phone",
-            "address",
-            "address_extra",
-            "city",
-            "postcode",
-            "country",
-        ]
+        fields = list(ORDER_CONTACT_FIELDS)
         widgets = {
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from django.db.models import F
+from django.utils import timezone
 
 from shop.models import Product
 
@@ -151,3 +152,60 @@ def run_photo(
         if progress:
             progress(1)
     return results
+
+
+# Called as progress(stage, done, total) while an evaluation runs.
+StageProgress = Callable[[str, int, int], None]
+
+
+def evaluate(*, queries: int = DEFAULT_QUERIES, seed: int = 0, progress=None) -> dict:
+    """Both tasks on the catalogue in the database: ``{"rail", "photo", "config"}``.
+
+    Raises ``EvaluationError`` when there is nothing to evaluate.
+    """
+    from django.conf import settings
+
+    from recommender.selectors import live_index
+
+    if queries < 1:
+        raise EvaluationError("the sample needs at least 1 query")
+    index = live_index()
+    if index is None:
+        raise EvaluationError("No live index: run `manage.py reindex` first.")
+    truths = catalogue_truths()
+    sample = query_sample(truths, queries=queries, seed=seed)
+    figures = {}
+    for task, run in (("rail", run_rail), ("photo", run_photo)):
+        figures[task] = score(run(sample, progress=_counter(progress, task, len(sample))), truths)
+        figures[task] = figures[task].as_dict()
+    figures["config"] = {
+        "encoder": index.encoder,
+        "encoder_version": index.encoder_version,
+        "index": index.pk,
+        "image_weight": settings.RECOMMENDER_IMAGE_WEIGHT,
+        "text_weight": settings.RECOMMENDER_TEXT_WEIGHT,
+        "candidates": settings.RECOMMENDER_CANDIDATES,
+        "catalogue_products": len(truths),
+        "queries": len(sample),
+        "seed": seed,
+        "measured_at": timezone.now().isoformat(timespec="seconds"),
+    }
+    return figures
+
+
+class EvaluationError(Exception):
+    """The evaluation cannot run (no index, no products, a bad sample size)."""
+
+
+def _counter(progress: StageProgress | None, stage: str, total: int):
+    if progress is None:
+        return None
+    done = 0
+    progress(stage, done, total)
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(stage, done, total)
+
+    return step

@@ -4,10 +4,18 @@ The score of a product for a query is ``w_image * image cosine + w_text * text c
 (0.7 / 0.3 by default). Each HNSW index (image, text) proposes its nearest neighbours under
 the same filters, and the union is ranked exactly by the weighted score. A product without an
 image vector scores on text alone, in its own rail and in others'.
+
+A shopper's photo has no text, so search by photo borrows it: the text of the catalogue
+products the photo most resembles, weighted by how closely (pseudo-relevance feedback), then
+ranks with the same weighted score. The catalogue's own categories and colours, not the
+photo's, steer the results; on fashion-dev this takes photo-search precision from 0.71 to 0.80
+(see the evaluation report).
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,12 +23,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce
-from pgvector import Vector
+from pgvector import SparseVector, Vector
 from pgvector.django import CosineDistance
 
 from recommender import text_model
 from recommender.encoders.preprocessing import Box
-from recommender.models import IMAGE_INDEX_FIELDS, ProductEmbedding, VectorIndex
+from recommender.models import IMAGE_INDEX_FIELDS, TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
 from recommender.services import encoder_for, sparse_vector
 from shop.models import Product
 from shop.selectors import NO_FILTERS, ProductFilters
@@ -97,7 +105,39 @@ def products_by_photo(
     if index is None:
         return []
     image = encoder_for(index).encode_bytes(photo, box)
-    return _ranked(index, image, None, k, 1.0, 0.0, filters, exclude=exclude)
+    image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
+    text = None
+    for _ in range(settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if text_weight else 0):
+        weights = (image_weight, text_weight) if text else (1.0, 0.0)
+        nearest = _top(index, image, text, PHOTO_FEEDBACK_NEIGHBOURS, *weights, filters, exclude)
+        text = _borrowed_text(index, nearest) or text
+    if text is None:
+        return _ranked(index, image, None, k, 1.0, 0.0, filters, exclude=exclude)
+    return _ranked(index, image, text, k, image_weight, text_weight, filters, exclude=exclude)
+
+
+# The photo's text is that of its nearest products, each weighted exp(SHARPNESS * (score - 1)):
+# the closest few dominate. Both chosen on the tuning half of fashion-dev (evaluation report).
+PHOTO_FEEDBACK_NEIGHBOURS = 10
+PHOTO_FEEDBACK_SHARPNESS = 30.0
+
+
+def _borrowed_text(index: VectorIndex, nearest: list[tuple]) -> SparseVector | None:
+    weights = {
+        product_id: math.exp(PHOTO_FEEDBACK_SHARPNESS * (score - 1.0))
+        for product_id, score, *_ in nearest
+    }
+    texts = ProductEmbedding.objects.filter(
+        index=index, product_id__in=weights, text__isnull=False
+    ).values_list("product_id", "text")
+    total: dict[int, float] = defaultdict(float)
+    for product_id, text in texts:
+        for dimension, value in zip(text.indices(), text.values(), strict=True):
+            total[dimension] += weights[product_id] * value
+    norm = math.sqrt(sum(value * value for value in total.values()))
+    if not norm:
+        return None
+    return SparseVector({d: v / norm for d, v in total.items()}, TEXT_DIMENSIONS)
 
 
 def products_by_text(
@@ -130,6 +170,20 @@ def products_you_may_like(*, products: list[Product], k: int = 10) -> list[Simil
 
 
 def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclude):
+    top = _top(index, image, text, k, image_weight, text_weight, filters, exclude)
+    products = (
+        Product.objects.select_related("category")
+        .prefetch_related("images")
+        .in_bulk([product_id for product_id, *_ in top])
+    )
+    return [
+        SimilarProduct(products[product_id], score, image, text, image_weight, text_weight)
+        for product_id, score, image, text in top
+    ]
+
+
+def _top(index, image, text, k, image_weight, text_weight, filters, exclude) -> list[tuple]:
+    """``(product_id, score, image_score, text_score)`` of the ``k`` best, best first."""
     embeddings = ProductEmbedding.objects.filter(
         filters.as_q(prefix="product__"), index=index, product__is_active=True
     )
@@ -177,16 +231,7 @@ def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclud
         .order_by("-score", "product_id")
         .values_list("product_id", "score", "image_score", "text_score")[:k]
     )
-    top = list(top)
-    products = (
-        Product.objects.select_related("category")
-        .prefetch_related("images")
-        .in_bulk([product_id for product_id, *_ in top])
-    )
-    return [
-        SimilarProduct(products[product_id], score, image, text, image_weight, text_weight)
-        for product_id, score, image, text in top
-    ]
+    return list(top)
 
 
 def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding | None] | None:

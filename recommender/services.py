@@ -67,6 +67,13 @@ def product_text(product: Product, category_names: dict[int, list[str]] | None =
     return " ".join(field for field in fields if field)
 
 
+def product_fields(product: Product) -> list[str]:
+    """The catalogue facts that place a product exactly: its own category and its colour."""
+    fields = [f"category:{product.category_id}"] if product.category_id else []
+    colour = product.colour.strip().lower()
+    return fields + ([f"colour:{colour}"] if colour else [])
+
+
 def _category_names() -> dict[int, list[str]]:
     by_path = {c.path: c for c in Category.objects.all()}
     step = Category.steplen
@@ -148,7 +155,11 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
     }
     names = _category_names()
     texts = (
-        text_model.transform(index.text_model, [product_text(p, names) for p in products.values()])
+        text_model.transform(
+            index.text_model,
+            [product_text(p, names) for p in products.values()],
+            [product_fields(p) for p in products.values()],
+        )
         if index.text_model
         else None
     )
@@ -329,7 +340,11 @@ def _text_refit(index: VectorIndex) -> None:
     names = _category_names()
     products = list(Product.objects.order_by("pk"))
     model, vectors = (
-        text_model.fit([product_text(p, names) for p in products], max_features=TEXT_DIMENSIONS)
+        text_model.fit(
+            [product_text(p, names) for p in products],
+            fields=[product_fields(p) for p in products],
+            max_features=TEXT_DIMENSIONS,
+        )
         if products
         else (None, None)
     )

@@ -149,6 +149,9 @@ RECOMMENDER_IMAGE_WEIGHT = env.float("RECOMMENDER_IMAGE_WEIGHT", default=0.7)
 RECOMMENDER_TEXT_WEIGHT = env.float("RECOMMENDER_TEXT_WEIGHT", default=0.3)
 # Nearest neighbours fetched from each HNSW index before the exact weighted re-ranking.
 RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)
+# Search by photo borrows the text of the products the photo resembles, refined this many
+# times (0: rank by the photo alone). See recommender/selectors.py.
+RECOMMENDER_PHOTO_FEEDBACK_ROUNDS = env.int("RECOMMENDER_PHOTO_FEEDBACK_ROUNDS", default=2)
 # Seconds without catalogue changes before the text model is refitted (many edits, one refit).
 RECOMMENDER_TEXT_REFIT_DELAY = env.int("RECOMMENDER_TEXT_REFIT_DELAY", default=30)
 RECOMMENDER_SWEEP_SECONDS = env.int("RECOMMENDER_SWEEP_SECONDS", default=300)

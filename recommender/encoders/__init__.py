@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recommender.encoders.encoder import EncodedBatch, ImageEncoder, Runtime, unit_length
-from recommender.encoders.preprocessing import Fit, UnreadableImage, decode
+from recommender.encoders.preprocessing import PREPROCESSING_VERSION, Fit, UnreadableImage, decode
 
 ENCODER_NAMES = ("resnet50", "efficientnet_lite0")
 DEFAULT_RUNTIMES: dict[str, Runtime] = {"resnet50": "graph", "efficientnet_lite0": "tflite"}
@@ -97,7 +97,7 @@ def load_encoder(
         raise ValueError(f"unknown encoder {name!r}; use one of {', '.join(ENCODER_NAMES)}")
     return ImageEncoder(
         name=name,
-        version=version,
+        version=f"{version}+{PREPROCESSING_VERSION}",
         model=model,
         normalise=normalise,
         fit=fit,

@@ -34,17 +34,17 @@ def test_exif_orientation_is_applied():
 
 def test_transparent_png_lands_on_white():
     image = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
-    image.paste((0, 0, 255, 255), (25, 25, 75, 75))
+    image.paste((0, 0, 255, 255), (25, 40, 75, 60))  # wide: padded with white above and below
     pixels = decode(encoded(image))
-    assert close(pixels[5, 5], WHITE) and close(pixels[112, 112], BLUE)
+    assert close(pixels[5, 112], WHITE) and close(pixels[112, 112], BLUE)
 
 
 def test_palette_with_transparency_lands_on_white():
     image = Image.new("P", (100, 100), 0)
     image.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
-    image.paste(1, (25, 25, 75, 75))
+    image.paste(1, (25, 40, 75, 60))
     pixels = decode(encoded(image, transparency=0))
-    assert close(pixels[5, 5], WHITE) and close(pixels[112, 112], RED)
+    assert close(pixels[5, 112], WHITE) and close(pixels[112, 112], RED)
 
 
 def test_cmyk_jpeg_becomes_rgb():
@@ -80,3 +80,24 @@ def test_truncated_jpeg_raises_our_error():
     data = encoded(Image.effect_noise((300, 300), 50).convert("RGB"), "JPEG")
     with pytest.raises(UnreadableImage):
         decode(data[: len(data) // 2])
+
+
+def test_white_border_is_trimmed_so_the_product_fills_the_frame():
+    photo = Image.new("RGB", (400, 400), (250, 250, 250))  # off-white studio background
+    photo.paste(RED, (150, 100, 250, 300))  # a 100x200 product in the middle
+    pixels = decode(encoded(photo))
+    # Trimmed to the product, then padded to a square: red fills the full height.
+    assert close(pixels[2, 112], RED) and close(pixels[221, 112], RED)
+    assert close(pixels[112, 20], WHITE) and close(pixels[112, 112], RED)
+
+
+def test_a_photo_without_a_white_border_is_kept_whole():
+    photo = Image.new("RGB", (300, 300), BLUE)
+    photo.paste(RED, (0, 0, 150, 300))
+    pixels = decode(encoded(photo))
+    assert close(pixels[112, 50], RED) and close(pixels[112, 170], BLUE)
+
+
+def test_an_all_white_photo_stays_white():
+    pixels = decode(encoded(Image.new("RGB", (64, 64), WHITE)))
+    assert close(pixels[0, 0], WHITE) and close(pixels[112, 112], WHITE)

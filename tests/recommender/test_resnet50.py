@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from recommender.encoders import choose_encoder, load_encoder, resnet50
+from recommender.encoders.preprocessing import PREPROCESSING_VERSION
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def test_encoder_loads_weights_from_a_file_and_encodes_to_unit_2048_vectors(save
     expected = reference_model.predict(resnet50.normalise(images.astype(np.float32)), verbose=0)
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(vectors, expected, atol=1e-4)
-    assert encoder.version == resnet50.weights_version(path)
+    assert encoder.version == f"{resnet50.weights_version(path)}+{PREPROCESSING_VERSION}"
 
 
 def test_bgr_mean_subtraction_is_used():

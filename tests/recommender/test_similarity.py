@@ -34,7 +34,9 @@ def article(product: Product) -> str:
 def test_index_build_records_its_encoder_and_embeds_every_product(catalogue):
     index = live_index()
     assert index == catalogue and index.state == "live"
-    assert index.encoder == "efficientnet_lite0" and index.encoder_version == "imagenet-57934424"
+    assert (
+        index.encoder == "efficientnet_lite0" and index.encoder_version == "imagenet-57934424+trim1"
+    )
     assert index.text_model and index.text_fitted_at
     rows = ProductEmbedding.objects.filter(index=index)
     assert rows.count() == 48
@@ -129,10 +131,21 @@ def test_search_by_photo_finds_the_product_and_its_look_alikes(catalogue, tmp_pa
     # The drawing is the same for both genders: the two identical photos come first.
     assert {r.product.title for r in results[:2]} == {product.title, "Vitrine Men Yellow Trouser"}
     assert results[1].image_score == pytest.approx(1, abs=1e-4)
-    assert all(r.text_score == 0 for r in results)
     assert Counter(article(r.product) for r in results)["Trousers"] >= 4
     excluded = products_by_photo(photo=photo, k=6, exclude=product.pk)
     assert product not in [r.product for r in excluded]
+
+
+def test_search_by_photo_borrows_the_text_of_the_products_it_resembles(catalogue, settings):
+    product = Product.objects.get(title="Vitrine Women Yellow Trouser")
+    photo = product.primary_image.image.read()
+    borrowed = products_by_photo(photo=photo, k=6, exclude=product.pk)
+    # The nearest products are trousers: their words (and shelf) now pull trousers up.
+    assert borrowed[0].text_score > 0.5 and article(borrowed[0].product) == "Trousers"
+    assert all(r.score == pytest.approx(0.7 * r.image_score + 0.3 * r.text_score) for r in borrowed)
+    settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS = 0  # the photo alone
+    alone = products_by_photo(photo=photo, k=6, exclude=product.pk)
+    assert all(r.text_score == 0 and r.score == pytest.approx(r.image_score) for r in alone)
 
 
 def test_search_by_photo_refuses_bytes_that_are_not_a_photo(catalogue):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
@@ -99,3 +100,50 @@ class ProductEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} in {self.index}"
+
+
+class EvaluationRun(models.Model):
+    """One background run of ``evaluation.evaluate``, as the admin's Insights page shows it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queries = models.PositiveIntegerField()
+    seed = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Heartbeat: every progress save touches it, so a run whose worker died shows as stale.
+    updated_at = models.DateTimeField(auto_now=True)
+    # Progress of the current stage ("rail", "photo", ...): done of total queries.
+    stage = models.CharField(max_length=40, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    figures = models.JSONField(null=True, blank=True)
+    report_html = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        # The admin index lists this model as the Insights page.
+        verbose_name_plural = "insights"
+        constraints = [
+            # At most one run queued or running, even when two admins press the button at once.
+            models.UniqueConstraint(
+                models.Value(1),
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_evaluation_run",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Evaluation #{self.pk} ({self.status})"

@@ -239,7 +239,7 @@ def enqueue(task, *args, countdown: float | None = None) -> bool:
     try:
         task.apply_async(args, countdown=countdown, retry=False)
     except Exception as error:  # kombu raises transport-specific errors
-        logger.warning("Could not queue %s (%s); the periodic sweep will", task.name, error)
+        logger.warning("Could not queue %s (%s)", task.name, error)
         return False
     return True
 

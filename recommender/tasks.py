@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from recommender import services
+from recommender import insights, services
 
 TRANSIENT = (OperationalError, InterfaceError)
 # Safe to run twice: acknowledged after the work, so a killed worker's messages are redelivered.
@@ -42,3 +42,11 @@ def sweep_embeddings() -> int:
 def build_index(encoder: str | None = None) -> int:
     """Build a new index and make it live (``manage.py reindex`` in the background)."""
     return services.index_build(encoder=encoder).pk
+
+
+# Not retried (a run takes minutes and records its own failure). Acknowledged late, so a worker
+# restarted mid-run gets the message again; a run already done or failed is then left alone.
+@shared_task(acks_late=True)
+def run_evaluation(run_id: int) -> None:
+    """Measure recommendation quality for the admin's Insights page."""
+    insights.evaluation_run_execute(run_id=run_id)

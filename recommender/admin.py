@@ -1,0 +1,123 @@
+"""The recommender in Django admin: the Insights page (recommendation quality, measured in the
+background). Views are thin: permissions, one form, then ``recommender.insights``."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from recommender import evaluation, insights
+from recommender.models import EvaluationRun
+from recommender.report import METRICS
+
+TASKS = ("rail", "photo")
+METRIC_LABELS = {
+    "p10_article": "P@10 article type",
+    "p10_article_colour": "P@10 type + colour",
+    "ndcg10": "nDCG@10",
+    "coverage": "coverage",
+    "latency_ms_median": "median latency (ms)",
+    "latency_ms_p95": "p95 latency (ms)",
+}
+
+
+class EvaluationRunForm(forms.Form):
+    queries = forms.IntegerField(
+        min_value=1,
+        max_value=insights.MAX_QUERIES,
+        initial=evaluation.DEFAULT_QUERIES,
+        help_text="Products sampled as queries (at most the whole catalogue).",
+    )
+    seed = forms.IntegerField(
+        min_value=0,
+        initial=0,
+        help_text="The same seed samples the same products, so runs compare.",
+    )
+
+
+@admin.register(EvaluationRun)
+class EvaluationRunAdmin(admin.ModelAdmin):
+    """No list or edit forms: the model's admin URL is the Insights page, where runs start.
+
+    Viewing needs ``view_evaluationrun``, starting a run ``add_evaluationrun``; runs are records
+    and are never edited or deleted here.
+    """
+
+    def get_urls(self):
+        view, name = self.admin_site.admin_view, "recommender_evaluationrun"
+        return [
+            path("", view(self.insights_view), name=f"{name}_changelist"),
+            path("status/", view(self.status_view), name=f"{name}_status"),
+            path("<int:run_id>/report/", view(self.report_view), name=f"{name}_report"),
+        ]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def insights_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = EvaluationRunForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            if form.is_valid():
+                try:
+                    run = insights.evaluation_run_start(user=request.user, **form.cleaned_data)
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    if run.status == EvaluationRun.Status.FAILED:
+                        messages.error(request, run.error)
+                    else:
+                        messages.success(request, f"Evaluation #{run.pk} is queued.")
+                    return redirect(request.path)  # a reload does not post again
+        return TemplateResponse(
+            request, "admin/recommender/insights.html", self._context(request, form)
+        )
+
+    def _context(self, request, form: EvaluationRunForm) -> dict:
+        latest = insights.evaluation_run_latest()
+        current = insights.evaluation_run_current()
+        runs = insights.evaluation_runs_recent(limit=10)
+        figures = latest.figures if latest else None
+        return {
+            **self.admin_site.each_context(request),
+            "title": "Insights: recommendation quality",
+            "opts": self.opts,
+            "latest": latest,
+            "config": figures and figures["config"],
+            "metric_labels": [METRIC_LABELS.get(name, name) for name in METRICS],
+            "headline": figures
+            and [(task, [figures[task].get(name) for name in METRICS]) for task in TASKS],
+            "current": current,
+            "current_stale": current is not None and insights.evaluation_run_is_stale(current),
+            "last_failed": runs and runs[0].status == EvaluationRun.Status.FAILED and runs[0],
+            "runs": runs,
+            "form": form,
+            "can_start": self.has_add_permission(request),
+        }
+
+    def status_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(insights.evaluation_run_status())
+
+    def report_view(self, request, run_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        html = insights.evaluation_run_report(run_id=run_id)
+        if html is None:
+            raise Http404("This evaluation has no report.")
+        response = HttpResponse(html)
+        # A page of its own: sandboxed (no scripts, an opaque origin) even when opened directly,
+        # and framed only by our admin page.
+        response["Content-Security-Policy"] = "sandbox"
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        return response

@@ -209,3 +209,4 @@ def _counter(progress: StageProgress | None, stage: str, total: int):
         progress(stage, done, total)
 
     return step
+

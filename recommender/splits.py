@@ -1,0 +1,13 @@
+"""The evaluation's two halves of a catalogue. No Django here (scripts use it before setup).
+
+Ranking changes are tuned on "tuning" and confirmed on "held-out", a catalogue the tuning
+never looked at. A product's half is fixed by its catalogue id.
+"""
+
+import zlib
+
+SPLITS = ("tuning", "held-out")
+
+
+def split_of(external_id: str) -> str:
+    return SPLITS[zlib.crc32(external_id.encode()) % 2]

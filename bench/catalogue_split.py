@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recommender.splits import SPLITS, split_of  # noqa: E402
+from recommender.splits import SPLITS, split_of
 
 
 def main() -> None:

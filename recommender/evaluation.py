@@ -158,14 +158,23 @@ def run_photo(
 StageProgress = Callable[[str, int, int], None]
 
 
-def evaluate(*, queries: int = DEFAULT_QUERIES, seed: int = 0, progress=None) -> dict:
-    """Both tasks on the catalogue in the database: ``{"rail", "photo", "config"}``.
+def evaluate(
+    *,
+    queries: int = DEFAULT_QUERIES,
+    seed: int = 0,
+    experiments: bool = True,
+    progress: StageProgress | None = None,
+) -> dict:
+    """Both tasks on the catalogue in the database: ``{"rail", "photo", "config"}``, and with
+    ``experiments`` the report's sweeps and maps (``"weights"``, ``"pca"``, ``"maps"``).
 
     Raises ``EvaluationError`` when there is nothing to evaluate.
     """
     from django.conf import settings
 
+    from recommender import experiments as lab
     from recommender.selectors import live_index
+    from recommender.services import category_paths
 
     if queries < 1:
         raise EvaluationError("the sample needs at least 1 query")
@@ -173,24 +182,64 @@ def evaluate(*, queries: int = DEFAULT_QUERIES, seed: int = 0, progress=None) ->
     if index is None:
         raise EvaluationError("No live index: run `manage.py reindex` first.")
     truths = catalogue_truths()
+    if len(truths) < 2:
+        raise EvaluationError("The catalogue needs at least 2 active products to compare.")
     sample = query_sample(truths, queries=queries, seed=seed)
     figures = {}
     for task, run in (("rail", run_rail), ("photo", run_photo)):
         figures[task] = score(run(sample, progress=_counter(progress, task, len(sample))), truths)
         figures[task] = figures[task].as_dict()
+    image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
     figures["config"] = {
         "encoder": index.encoder,
         "encoder_version": index.encoder_version,
         "index": index.pk,
-        "image_weight": settings.RECOMMENDER_IMAGE_WEIGHT,
-        "text_weight": settings.RECOMMENDER_TEXT_WEIGHT,
+        "image_weight": image_weight,
+        "text_weight": text_weight,
         "candidates": settings.RECOMMENDER_CANDIDATES,
+        "photo_feedback_rounds": settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS,
         "catalogue_products": len(truths),
         "queries": len(sample),
         "seed": seed,
         "measured_at": timezone.now().isoformat(timespec="seconds"),
     }
+    if experiments:
+        vectors = lab.live_vectors(index)
+        figures["weights"] = lab.weight_sweep(vectors, sample, truths, progress)
+        figures["pca"] = lab.pca_sweep(
+            vectors,
+            sample,
+            truths,
+            image_weight=image_weight,
+            text_weight=text_weight,
+            seed=seed,
+            progress=progress,
+        )
+        paths = category_paths()
+        masters = {
+            pk: paths[category][0] if category in paths else ""
+            for pk, category in Product.objects.filter(is_active=True).values_list(
+                "pk", "category_id"
+            )
+        }
+        figures["maps"] = lab.maps(
+            vectors, lab.map_labels(truths, masters), seed=seed, progress=progress
+        )
     return figures
+
+
+def summary(figures: dict) -> dict:
+    """``figures`` without the maps' coordinates (they live in the report's pictures)."""
+    maps = [
+        {key: value for key, value in entry.items() if key not in ("labels", "t-SNE", "UMAP")}
+        | {
+            method: {"agreement": entry[method]["agreement"]}
+            for method in ("t-SNE", "UMAP")
+            if method in entry
+        }
+        for entry in figures.get("maps", [])
+    ]
+    return {**figures, "maps": maps} if "maps" in figures else figures
 
 
 class EvaluationError(Exception):
@@ -209,4 +258,3 @@ def _counter(progress: StageProgress | None, stage: str, total: int):
         progress(stage, done, total)
 
     return step
-

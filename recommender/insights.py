@@ -102,7 +102,7 @@ def evaluation_run_execute(*, run_id: int) -> None:
         # Recorded for the admin, re-raised for the worker's log and error tracking.
         _finish(run.pk, status=Status.FAILED, error=f"Unexpected error: {error!r}")
         raise
-    _finish(run.pk, status=Status.DONE, figures=figures, report_html=html)
+    _finish(run.pk, status=Status.DONE, figures=evaluation.summary(figures), report_html=html)
 
 
 def _claim(run_id: int) -> EvaluationRun | None:

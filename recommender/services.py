@@ -74,7 +74,8 @@ def product_fields(product: Product) -> list[str]:
     return fields + ([f"colour:{colour}"] if colour else [])
 
 
-def _category_names() -> dict[int, list[str]]:
+def category_paths() -> dict[int, list[str]]:
+    """Every category's names from its root down to itself, by category id."""
     by_path = {c.path: c for c in Category.objects.all()}
     step = Category.steplen
     return {
@@ -153,7 +154,7 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
         e.product_id: e
         for e in ProductEmbedding.objects.filter(index=index, product_id__in=products)
     }
-    names = _category_names()
+    names = category_paths()
     texts = (
         text_model.transform(
             index.text_model,
@@ -337,7 +338,7 @@ def products_needing_embedding() -> list[int]:
 
 def _text_refit(index: VectorIndex) -> None:
     started = timezone.now()
-    names = _category_names()
+    names = category_paths()
     products = list(Product.objects.order_by("pk"))
     model, vectors = (
         text_model.fit(

@@ -87,7 +87,7 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
     report = tmp_path / "report.html"
     call_command("evaluate", "--queries", "40", "--seed", "1", "--json", out, "--report", report)
     figures = json.loads(out.read_text())
-    assert set(figures) == {"rail", "photo", "config"}
+    assert set(figures) == {"rail", "photo", "config", "weights", "pca", "maps"}
     for task in ("rail", "photo"):
         assert set(figures[task]) >= {
             "p10_article",
@@ -102,4 +102,14 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
     assert figures["rail"]["p10_article"] > 0.6 and figures["photo"]["p10_article"] > 0.5
     assert figures["config"]["encoder"] == "efficientnet_lite0"
     assert figures["config"]["catalogue_products"] == 300
-    assert "Recommendation quality" in report.read_text()
+    # The sweeps: every weight from 0 to 1, PCA up to the vectors as indexed, both maps.
+    assert [row["image_weight"] for row in figures["weights"]] == [i / 10 for i in range(11)]
+    default = next(row for row in figures["weights"] if row["image_weight"] == 0.7)
+    assert default["p10_article"] > 0.6
+    assert figures["pca"]["rows"][-1]["components"] == 1280
+    assert figures["pca"]["explained"][-1] == pytest.approx(1.0, abs=1e-4)
+    assert [m["title"] for m in figures["maps"]] == ["master category", "article type in Apparel"]
+    assert all(0 < m["UMAP"]["agreement"] <= 1 for m in figures["maps"])
+    html = report.read_text()
+    assert "Recommendation quality" in html and html.count("data:image/png;base64,") == 4
+    assert "http" not in html.replace("http-equiv", "")  # self-contained: nothing fetched

@@ -23,13 +23,27 @@ class Command(BaseCommand):
             "--json", dest="json_path", type=Path, help="also write the figures as JSON here"
         )
         parser.add_argument(
+            "--skip-experiments",
+            action="store_true",
+            help="only the headline figures: no weight or PCA sweep, no maps (minutes faster)",
+        )
+        parser.add_argument(
             "--report",
             type=Path,
             default=Path(settings.VAR_DIR) / "reports" / "evaluation.html",
             help="the HTML report (default: var/reports/evaluation.html)",
         )
 
-    def handle(self, *args, queries, seed, json_path: Path | None, report: Path, **options):
+    def handle(
+        self,
+        *args,
+        queries,
+        seed,
+        skip_experiments,
+        json_path: Path | None,
+        report: Path,
+        **options,
+    ):
         bars: dict[str, tqdm] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -40,14 +54,16 @@ class Command(BaseCommand):
             bar.refresh()
 
         try:
-            figures = evaluation.evaluate(queries=queries, seed=seed, progress=progress)
+            figures = evaluation.evaluate(
+                queries=queries, seed=seed, experiments=not skip_experiments, progress=progress
+            )
         except evaluation.EvaluationError as error:
             raise CommandError(str(error)) from error
         finally:
             for bar in bars.values():
                 bar.close()
         if json_path is not None:
-            _write(json_path, json.dumps(figures, indent=2) + "\n")
+            _write(json_path, json.dumps(evaluation.summary(figures), indent=2) + "\n")
         _write(report, render(figures))
         for task in ("rail", "photo"):
             row = ", ".join(f"{name} {figures[task][name]:.3f}" for name in METRICS)

@@ -246,7 +246,9 @@ def test_executing_a_run_on_a_small_catalogue_stores_figures_report_and_progress
     assert run.figures["config"]["encoder"] == "efficientnet_lite0"
     assert run.figures["config"]["index"] == small_catalogue.pk
     assert "Recommendation quality" in run.report_html
-    assert (run.stage, run.done, run.total) == ("photo", 4, 4)  # the last stage, complete
+    # The last stage, complete: the PCA sweep (six products are too few to draw maps).
+    assert run.stage == "pca" and run.done == run.total > 0
+    assert [row["image_weight"] for row in run.figures["weights"]][-1] == 1.0
 
 
 def test_executing_without_an_index_marks_the_run_failed_with_the_reason():

@@ -191,6 +191,7 @@ def evaluation_run_status() -> dict:
             "done": run.done,
             "total": run.total,
             "error": run.error,
+            "text": run.progress_text,
             "stale": evaluation_run_is_stale(run),
         },
     }

@@ -147,3 +147,22 @@ class EvaluationRun(models.Model):
 
     def __str__(self) -> str:
         return f"Evaluation #{self.pk} ({self.status})"
+
+    STAGES = {
+        "rail": "Rail task",
+        "photo": "Photo task",
+        "weights": "Weight sweep",
+        "pca": "PCA sweep",
+        "maps": "Maps",
+    }
+
+    @property
+    def progress_text(self) -> str:
+        """What the Insights page says of a queued or running run. It changes by whole tenths
+        only: it is a live region, and a screen reader should not be interrupted every poll."""
+        if self.status == self.Status.QUEUED:
+            return "Waiting for a worker to start it…"
+        stage = self.STAGES.get(self.stage, self.stage.capitalize() or "Starting")
+        if not self.total:
+            return f"{stage}…"
+        return f"{stage}: {10 * (10 * self.done // self.total)}%"

@@ -1,4 +1,4 @@
-"""The evaluation's two halves of a catalogue. No Django here (scripts use it before setup).
+"""The evaluation's two halves of a catalogue (`manage.py split_catalogue` writes one).
 
 Ranking changes are tuned on "tuning" and confirmed on "held-out", a catalogue the tuning
 never looked at. A product's half is fixed by its catalogue id.

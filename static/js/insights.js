@@ -6,27 +6,21 @@
   const panel = document.getElementById("evaluation-progress");
   if (!panel) return;
   const bar = document.getElementById("evaluation-bar");
+  const heading = document.getElementById("evaluation-heading");
   const text = document.getElementById("evaluation-text");
   const runId = Number(panel.dataset.run);
   const EVERY_MS = 2000;
 
-  // The text is a live region: it changes by whole tenths only, so a screen reader is not
-  // interrupted every 2 s; the bar carries the exact count.
-  function describe(run) {
-    if (run.status === "queued") return "Waiting for a worker to start it…";
-    const stage = run.stage ? run.stage[0].toUpperCase() + run.stage.slice(1) : "Starting";
-    if (!run.total) return `${stage}…`;
-    const tenths = Math.floor((10 * run.done) / run.total) * 10;
-    return `${stage}: ${tenths}% of ${run.total} queries`;
-  }
-
+  // The server words the progress (EvaluationRun.progress_text), as on the first page load; the
+  // text is a live region that changes by whole tenths, the bar carries the exact count.
   function show(run) {
     if (run.status === "running" && run.total) {
       bar.max = run.total;
       bar.value = run.done;
     }
-    const message = describe(run);
-    if (text.textContent !== message) text.textContent = message;
+    const title = `Evaluation #${run.id} is ${run.status}`;
+    if (heading.textContent !== title) heading.textContent = title;
+    if (text.textContent !== run.text) text.textContent = run.text;
   }
 
   async function poll() {

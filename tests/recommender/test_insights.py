@@ -331,6 +331,7 @@ def test_status_endpoint_reports_the_active_run_then_its_end(viewer):
             "done": 120,
             "total": 2000,
             "error": "",
+            "text": "Rail task: 0%",
             "stale": False,
         },
     }
@@ -392,3 +393,16 @@ def test_a_run_started_in_the_admin_is_measured_by_a_worker(
     page = admin_client.get(INSIGHTS).content.decode()
     assert f"Evaluation #{run.pk} finished" in page
     assert "Recommendation quality" in admin_client.get(report_url(run)).content.decode()
+
+
+def test_progress_is_worded_in_whole_tenths_per_stage():
+    run = EvaluationRun(status="queued", stage="", done=0, total=0)
+    assert run.progress_text == "Waiting for a worker to start it…"
+    run.status = "running"
+    assert run.progress_text == "Starting…"
+    run.stage, run.done, run.total = "photo", 199, 2000
+    assert run.progress_text == "Photo task: 0%"
+    run.done = 1999
+    assert run.progress_text == "Photo task: 90%"
+    run.stage, run.done, run.total = "pca", 12, 12
+    assert run.progress_text == "PCA sweep: 100%"

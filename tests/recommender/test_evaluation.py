@@ -113,3 +113,28 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
     html = report.read_text()
     assert "Recommendation quality" in html and html.count("data:image/png;base64,") == 4
     assert "http" not in html.replace("http-equiv", "")  # self-contained: nothing fetched
+
+
+def test_split_catalogue_writes_one_half_by_id_and_links_the_photos(tmp_path):
+    from recommender.splits import split_of
+
+    source = tmp_path / "catalogue"
+    (source / "images").mkdir(parents=True)
+    ids = [str(n) for n in range(1000, 1200)]
+    rows = "".join(
+        f"{i},Men,Apparel,Topwear,Tshirts,Blue,Summer,2012,Casual,Shirt {i}\n" for i in ids
+    )
+    header = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,"
+    (source / "styles.csv").write_text(header + "productDisplayName\n" + rows, encoding="utf-8")
+    halves = {}
+    for split in ("tuning", "held-out"):
+        call_command("split_catalogue", source, split, tmp_path / split)
+        lines = (tmp_path / split / "styles.csv").read_text(encoding="utf-8").splitlines()
+        assert lines[0].startswith("id,gender")
+        halves[split] = {line.split(",")[0] for line in lines[1:]}
+        assert all(split_of(i) == split for i in halves[split])
+        assert (tmp_path / split / "images").resolve() == (source / "images").resolve()
+    assert halves["tuning"] | halves["held-out"] == set(ids)
+    assert 70 < len(halves["held-out"]) < 130  # about half
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("split_catalogue", source, "tuning", tmp_path / "tuning")

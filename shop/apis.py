@@ -228,9 +228,10 @@ class PhotoSearchView(APIView):
         responses={200: SimilarProductSerializer(many=True), **errors(400, 413, 415, 429)},
     )
     def post(self, request):
-        """Products that look like the uploaded photo, best first (image cosine; the photo is
-        not stored). Remote URLs are not fetched: upload the bytes. Rate limited per client.
-        Empty until the catalogue has been indexed."""
+        """Products that look like the uploaded photo, best first (image cosine, plus the text
+        of the products the photo most resembles; the photo is not stored). Remote URLs are not
+        fetched: upload the bytes. Rate limited per client. Empty until the catalogue has been
+        indexed."""
         params = _params(PhotoSearchSerializer, request.data)
         data = params.validated_data
         try:

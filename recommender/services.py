@@ -16,6 +16,7 @@ from pgvector import SparseVector
 
 from recommender import text_model
 from recommender.encoders import ImageEncoder, choose_encoder, load_encoder
+from recommender.encoders.preprocessing import PREPROCESSING_VERSION
 from recommender.models import TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
 from shop.models import Category, Product, ProductImage
 
@@ -38,11 +39,20 @@ def _encoder(name: str) -> ImageEncoder:
     )
 
 
+class IndexOutdated(RuntimeError):
+    """The live index was built by another encoder version or photo preprocessing than this
+    machine has: its vectors and new ones must not meet. Rails still work (they compare stored
+    vectors); encoding new photos waits for ``manage.py reindex``."""
+
+
 def encoder_for(index: VectorIndex) -> ImageEncoder:
-    """The encoder that made ``index``: loaded once per process, never swapped silently."""
+    """The encoder that made ``index``: loaded once per process, never swapped silently.
+
+    Raises ``IndexOutdated`` when this machine's encoder is not the one that made the index.
+    """
     encoder = _encoder(index.encoder)
     if encoder.version != index.encoder_version:
-        raise RuntimeError(
+        raise IndexOutdated(
             f"{index} was built with {index.encoder} {index.encoder_version}, but this machine has "
             f"{encoder.version}; run `manage.py reindex` to rebuild it"
         )
@@ -121,6 +131,12 @@ def index_build(*, encoder: str | None = None, progress: Progress = None) -> Vec
             progress(len(batch))
     index_switch(index=index)
     return index
+
+
+def index_predates_preprocessing(index: VectorIndex) -> bool:
+    """Whether ``index`` was built before this version's photo preprocessing (cheap: no model
+    is loaded). Such an index serves rails but not search by photo until it is rebuilt."""
+    return not index.encoder_version.endswith(f"+{PREPROCESSING_VERSION}")
 
 
 def index_switch(*, index: VectorIndex) -> None:

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from recommender.encoders import UnreadableImage
 from recommender.selectors import embedding_status, products_by_photo, similar_products
+from recommender.services import IndexOutdated
 from shop.models import Category, Product
 from shop.selectors import product_list_storefront
 from shop.serializers import (
@@ -56,12 +57,21 @@ ERRORS = {
         413: "Request too large",
         415: "Unsupported media type (or a malformed body)",
         429: "Too many requests",
+        503: "Search by photo is being rebuilt (after an update); try again in a few minutes",
     }.items()
 }
 
 
 def errors(*codes: int) -> dict:
     return {code: ERRORS[code] for code in codes}
+
+
+class SearchBeingRebuilt(APIException):
+    status_code = 503
+    default_code = "search_unavailable"
+    default_detail = (
+        "Search by photo is being rebuilt after an update of the shop; try again in a few minutes."
+    )
 
 
 @csrf_exempt  # it changes nothing; a CSRF failure page would hide the 404
@@ -225,7 +235,7 @@ class PhotoSearchView(APIView):
     @extend_schema(
         tags=["search"],
         request={"multipart/form-data": PhotoSearchSerializer},
-        responses={200: SimilarProductSerializer(many=True), **errors(400, 413, 415, 429)},
+        responses={200: SimilarProductSerializer(many=True), **errors(400, 413, 415, 429, 503)},
     )
     def post(self, request):
         """Products that look like the uploaded photo, best first (image cosine, plus the text
@@ -240,5 +250,7 @@ class PhotoSearchView(APIView):
             )
         except UnreadableImage as error:
             raise ValidationError({"photo": [f"Not a usable photo: {error}."]}) from error
+        except IndexOutdated as error:
+            raise SearchBeingRebuilt() from error
         context = {"request": request}
         return Response(SimilarProductSerializer(results, many=True, context=context).data)

@@ -21,6 +21,7 @@ from recommender.selectors import (
     products_you_may_like,
     similar_products,
 )
+from recommender.services import IndexOutdated
 from shop.cart import Cart, cart_total
 from shop.forms import (
     SORT_CHOICES,
@@ -255,6 +256,12 @@ def order(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "shop/order.html", {"order": order})
 
 
+SEARCH_BEING_REBUILT = (
+    "Search by photo is being rebuilt after an update of the shop. Please try again in a few "
+    "minutes; browsing works as usual."
+)
+
+
 @require_http_methods(["GET", "POST"])
 def photo_search(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
@@ -275,8 +282,11 @@ def photo_search(request: HttpRequest) -> HttpResponse:
                 )
             except UnreadableImage as error:
                 form.add_error("photo", f"We could not read this photo: {error}.")
+            except IndexOutdated:
+                form.add_error(None, SEARCH_BEING_REBUILT)
+                status = 503
         if form.errors:
-            status = 400
+            status = status if status != 200 else 400
         elif not context["results"] and filter_form.active:
             # Nothing within the filters: show what looks like the photo outside them.
             context["suggestions"] = products_by_photo(

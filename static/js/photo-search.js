@@ -77,7 +77,8 @@
         signal: pending.signal,
         credentials: "same-origin",
       });
-      const ours = response.ok || response.status === 400; // results, or our own error panel
+      // Results, or our own error panel (bad photo; search being rebuilt after an update).
+      const ours = response.ok || response.status === 400 || response.status === 503;
       if (!ours || !response.headers.get("content-type")?.includes("text/html")) {
         showError(response.status === 403
           ? "Your session expired. Reload the page and try again."

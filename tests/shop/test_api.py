@@ -416,3 +416,23 @@ def test_the_rate_limit_cannot_be_dodged_with_a_forwarded_for_header(api):
         assert statuses == [400, 400, 429]
     finally:
         ScopedRateThrottle.THROTTLE_RATES = original
+
+
+def test_photo_search_after_an_upgrade_says_it_is_being_rebuilt_with_a_503(api, client):
+    from recommender.models import VectorIndex
+    from recommender.services import index_predates_preprocessing
+
+    # An index built before the photos were trimmed: its vectors must not meet new ones.
+    index = VectorIndex.objects.create(
+        encoder="efficientnet_lite0", encoder_version="imagenet-57934424", state="live"
+    )
+    assert index_predates_preprocessing(index)
+    photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")
+    response = api.post(reverse("api:photo-search"), {"photo": photo}, format="multipart")
+    assert "being rebuilt" in assert_error(response, 503, "search_unavailable")["detail"]
+    page = client.post(
+        reverse("shop:photo_search"),
+        {"photo": SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")},
+        headers={"Vitrine-Fragment": "results"},
+    )
+    assert page.status_code == 503 and "being rebuilt" in page.content.decode()

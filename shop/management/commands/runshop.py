@@ -25,7 +25,7 @@ from tqdm import tqdm
 from config import embedded_postgres
 from config.celery_app import broker_description
 from recommender.selectors import live_index
-from recommender.services import enqueue
+from recommender.services import enqueue, index_predates_preprocessing
 from recommender.tasks import build_index
 from shop.catalog_csv import Catalog
 from shop.models import Product
@@ -62,10 +62,18 @@ class Command(BaseCommand):
         credentials = self._admin_user()
         if not no_demo:
             self._demo_catalog()
-        if live_index() is None and Product.objects.exists():
+        index = live_index()
+        if index is None and Product.objects.exists():
             # Rails appear once the worker has built the first index; the shop starts meanwhile.
             enqueue(build_index)
             self.stdout.write("No similarity index yet: the worker is building the first one.")
+        elif index is not None and index_predates_preprocessing(index):
+            # An upgrade changed how photos are prepared: rails keep the old index meanwhile.
+            enqueue(build_index)
+            self.stdout.write(
+                "The similarity index predates this version's photo preprocessing: the worker "
+                "is rebuilding it (search by photo is back when it is done)."
+            )
 
         # Explicitly: a process started in the background inherits SIGINT as ignored.
         signal.signal(signal.SIGINT, _raise_keyboard_interrupt)

@@ -161,7 +161,13 @@ def product_embeddings_refresh(*, product_ids: Iterable[int], force: bool = Fals
     """
     product_ids = list(product_ids)
     for index in VectorIndex.objects.exclude(state=VectorIndex.State.RETIRED):
-        _embed(index, encoder_for(index), product_ids, force=force)
+        try:
+            encoder = encoder_for(index)
+        except IndexOutdated as error:
+            # Its rebuild (reindex) embeds every product; new vectors must not join it.
+            logger.warning("Not embedding into %s: %s", index, error)
+            continue
+        _embed(index, encoder, product_ids, force=force)
 
 
 def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *, force: bool):

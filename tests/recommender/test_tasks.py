@@ -113,3 +113,18 @@ def test_the_sweep_embeds_products_whose_message_never_came(indexed_shop, worker
     sweep_embeddings.delay()
 
     wait_until(lambda: embedded(product), 120, worker)
+
+
+@pytest.mark.django_db
+def test_an_outdated_index_is_left_to_its_rebuild_not_crashed_into(caplog):
+    from recommender.models import VectorIndex
+    from recommender.services import product_embeddings_refresh
+    from tests.factories import ProductFactory
+
+    product = ProductFactory()
+    VectorIndex.objects.create(
+        encoder="efficientnet_lite0", encoder_version="imagenet-57934424", state="live"
+    )
+    product_embeddings_refresh(product_ids=[product.pk])  # no error: the task succeeds
+    assert not ProductEmbedding.objects.exists()
+    assert "Not embedding into" in caplog.text and "reindex" in caplog.text

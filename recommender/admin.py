@@ -96,6 +96,7 @@ class EvaluationRunAdmin(admin.ModelAdmin):
             "metric_labels": [METRIC_LABELS.get(name, name) for name in METRICS],
             "headline": figures
             and [(task, [figures[task].get(name) for name in METRICS]) for task in TASKS],
+            "report_outdated": insights.evaluation_report_outdated(latest),
             "current": current,
             "current_stale": current is not None and insights.evaluation_run_is_stale(current),
             "last_failed": runs and runs[0].status == EvaluationRun.Status.FAILED and runs[0],

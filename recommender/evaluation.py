@@ -173,8 +173,12 @@ def evaluate(
     from django.conf import settings
 
     from recommender import experiments as lab
-    from recommender.selectors import live_index
-    from recommender.services import category_paths
+    from recommender.selectors import (
+        PHOTO_FEEDBACK_NEIGHBOURS,
+        PHOTO_FEEDBACK_SHARPNESS,
+        live_index,
+    )
+    from recommender.services import IndexOutdated, category_paths
 
     if queries < 1:
         raise EvaluationError("the sample needs at least 1 query")
@@ -187,8 +191,13 @@ def evaluate(
     sample = query_sample(truths, queries=queries, seed=seed)
     figures = {}
     for task, run in (("rail", run_rail), ("photo", run_photo)):
-        figures[task] = score(run(sample, progress=_counter(progress, task, len(sample))), truths)
-        figures[task] = figures[task].as_dict()
+        try:
+            results = run(sample, progress=_counter(progress, task, len(sample)))
+        except IndexOutdated as error:
+            raise EvaluationError(str(error)) from error
+        if not results:
+            raise EvaluationError(f"No product in the sample can be a {task} query (no photos?).")
+        figures[task] = score(results, truths).as_dict()
     image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
     figures["config"] = {
         "encoder": index.encoder,
@@ -198,18 +207,27 @@ def evaluate(
         "text_weight": text_weight,
         "candidates": settings.RECOMMENDER_CANDIDATES,
         "photo_feedback_rounds": settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS,
+        "photo_feedback_neighbours": PHOTO_FEEDBACK_NEIGHBOURS,
+        "photo_feedback_sharpness": PHOTO_FEEDBACK_SHARPNESS,
+        "text_field_weight": (index.text_model or {}).get("field_weight", 0.0),
         "catalogue_products": len(truths),
         "queries": len(sample),
         "seed": seed,
         "measured_at": timezone.now().isoformat(timespec="seconds"),
     }
     if experiments:
-        vectors = lab.live_vectors(index)
-        figures["weights"] = lab.weight_sweep(vectors, sample, truths, progress)
+        vectors = lab.live_vectors(index, lab.experiment_products(truths, seed=seed))
+        # Over the products that have vectors (all, once indexing is complete) and, in a large
+        # catalogue, over a fixed sample of them.
+        known = set(vectors.ids.tolist())
+        truths_known = {pid: truth for pid, truth in truths.items() if pid in known}
+        sample_known = [pid for pid in sample if pid in known]
+        figures["experiments"] = {"products": len(known), "queries": len(sample_known)}
+        figures["weights"] = lab.weight_sweep(vectors, sample_known, truths_known, progress)
         figures["pca"] = lab.pca_sweep(
             vectors,
-            sample,
-            truths,
+            sample_known,
+            truths_known,
             image_weight=image_weight,
             text_weight=text_weight,
             seed=seed,
@@ -223,7 +241,13 @@ def evaluate(
             )
         }
         figures["maps"] = lab.maps(
-            vectors, lab.map_labels(truths, masters), seed=seed, progress=progress
+            vectors, lab.map_labels(truths_known, masters), seed=seed, progress=progress
+        )
+    now = live_index()
+    if now is None or (now.pk, now.text_fitted_at) != (index.pk, index.text_fitted_at):
+        raise EvaluationError(
+            "The index changed while it was being measured (a reindex or a text refit): "
+            "run the evaluation again."
         )
     return figures
 

@@ -11,6 +11,7 @@ headline figures (``evaluation.run_rail``) go through the shop's own indexed cod
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ PCA_COMPONENTS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 PCA_FIT_MAX_PRODUCTS = 20_000  # PCA is fitted on a sample of a large catalogue
 MAP_MAX_PRODUCTS = 6_000  # t-SNE and UMAP take minutes beyond this on two cores
 MAP_NEIGHBOURS = 10
+EXPERIMENT_MAX_PRODUCTS = 20_000
 QUERY_CHUNK = 256  # queries scored at once: bounds memory on large catalogues
 QUALITY = ("p10_article", "p10_article_colour", "ndcg10", "coverage")
 
@@ -39,13 +41,29 @@ class Vectors:
     text: sparse.csr_matrix  # (n, D) unit rows; empty for a product without text
 
     def rows(self, product_ids) -> np.ndarray:
-        return np.searchsorted(self.ids, np.asarray(product_ids))
+        wanted = np.asarray(product_ids)
+        rows = np.minimum(np.searchsorted(self.ids, wanted), max(len(self.ids) - 1, 0))
+        if len(self.ids) == 0 or not np.array_equal(self.ids[rows], wanted):
+            raise ValueError("some products have no vectors in this index")
+        return rows
 
 
-def live_vectors(index: VectorIndex) -> Vectors:
+def experiment_products(product_ids, *, seed: int = 0) -> list[int]:
+    """The catalogue the experiments run on: all of it, or a fixed sample of a large one
+    (exact search over every product for every query and setting would take hours)."""
+    product_ids = sorted(product_ids)
+    if len(product_ids) <= EXPERIMENT_MAX_PRODUCTS:
+        return product_ids
+    return sorted(random.Random(seed).sample(product_ids, EXPERIMENT_MAX_PRODUCTS))
+
+
+def live_vectors(index: VectorIndex, product_ids=None) -> Vectors:
+    """The vectors of ``index`` for its active products (only ``product_ids``, if given)."""
     embeddings = ProductEmbedding.objects.filter(index=index, product__is_active=True).order_by(
         "product_id"
     )
+    if product_ids is not None:
+        embeddings = embeddings.filter(product_id__in=list(product_ids))
     ids, images, texts = [], [], []
     for product_id, image, text in embeddings.values_list("product_id", "image", "text"):
         ids.append(product_id)
@@ -120,7 +138,7 @@ def pca_sweep(
     text_weight: float,
     seed: int = 0,
     progress=None,
-) -> dict:
+) -> dict | None:
     """Rail quality with the image vectors kept to ``c`` PCA components, image alone and in
     the hybrid, for a range of ``c``; the last row is the vectors as indexed.
 
@@ -129,6 +147,8 @@ def pca_sweep(
     from sklearn.decomposition import PCA
 
     has_image = np.flatnonzero(np.linalg.norm(vectors.image, axis=1) > 0)
+    if len(has_image) < 2:
+        return None  # nothing to decompose: no product has a photo vector
     rng = np.random.default_rng(seed)
     fit_rows = (
         np.sort(rng.choice(has_image, PCA_FIT_MAX_PRODUCTS, replace=False))
@@ -237,15 +257,15 @@ def _agreement(points: np.ndarray, names: list[str], *, metric: str) -> float:
     from sklearn.neighbors import NearestNeighbors
 
     k = min(MAP_NEIGHBOURS, len(points) - 1)
-    finder = NearestNeighbors(n_neighbors=k + 1, metric=metric).fit(points)
-    _, found = finder.kneighbors(points)
+    finder = NearestNeighbors(n_neighbors=k, metric=metric).fit(points)
+    _, found = finder.kneighbors()  # no argument: each point is left out of its own neighbours
     label = np.asarray(names)
-    return float((label[found[:, 1:]] == label[:, None]).mean())
+    return float((label[found] == label[:, None]).mean())
 
 
 def map_labels(truths: dict[int, Truth], masters: dict[int, str]) -> dict[str, dict[int, str]]:
     """Master category for every product; article type within the largest master category."""
-    largest = Counter(masters.values()).most_common(1)
+    largest = Counter(m for m in masters.values() if m).most_common(1)
     labels = {"master category": {pid: m for pid, m in masters.items() if m}}
     if largest:
         name = largest[0][0]

@@ -8,11 +8,13 @@ Services (writes) and selectors (reads) of ``EvaluationRun``. The measuring is
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from recommender import evaluation, report
@@ -22,9 +24,11 @@ from recommender.services import enqueue
 logger = logging.getLogger(__name__)
 
 Status = EvaluationRun.Status
-# A queued or running run that saved no progress for this long has lost its worker (killed,
-# or never picked up): it no longer blocks a new run. Progress is saved every ~0.5 s.
+# A queued or running run that showed no sign of life for this long has lost its worker
+# (killed, or never picked up): it no longer blocks a new run. A running one beats every minute.
 STALE_AFTER = timedelta(minutes=10)
+HEARTBEAT_SECONDS = 60
+KEEP_RUNS = 20
 PROGRESS_EVERY_SECONDS = 0.5
 MAX_QUERIES = 100_000
 # Never fetched with the many runs a page lists: a report may be a few MB.
@@ -42,12 +46,20 @@ def evaluation_run_start(*, user, queries: int, seed: int) -> EvaluationRun:
     try:
         with transaction.atomic():
             _fail_stale_run()
+            _forget_old_runs()
             run = EvaluationRun.objects.create(requested_by=user, queries=queries, seed=seed)
             transaction.on_commit(lambda: _enqueue(run.pk))
     except IntegrityError as error:  # another admin started one at the same moment
         raise ValidationError("An evaluation has just been started; wait for it.") from error
     run.refresh_from_db(fields=["status", "error", "finished_at"])
     return run
+
+
+def _forget_old_runs() -> None:
+    """Keep the latest KEEP_RUNS ended runs: each holds a report of a megabyte or so."""
+    ended = EvaluationRun.objects.exclude(status__in=EvaluationRun.ACTIVE)
+    keep = list(ended.values_list("pk", flat=True)[:KEEP_RUNS])
+    ended.exclude(pk__in=keep).delete()
 
 
 def _fail_stale_run() -> None:
@@ -91,10 +103,11 @@ def evaluation_run_execute(*, run_id: int) -> None:
     if run is None:
         return
     try:
-        figures = evaluation.evaluate(
-            queries=run.queries, seed=run.seed, progress=_progress_saver(run.pk)
-        )
-        html = report.render(figures)
+        with _heartbeat(run.pk):
+            figures = evaluation.evaluate(
+                queries=run.queries, seed=run.seed, progress=_progress_saver(run.pk)
+            )
+            html = report.render(figures)
     except evaluation.EvaluationError as error:
         _finish(run.pk, status=Status.FAILED, error=str(error))
         return
@@ -105,11 +118,39 @@ def evaluation_run_execute(*, run_id: int) -> None:
     _finish(run.pk, status=Status.DONE, figures=evaluation.summary(figures), report_html=html)
 
 
+@contextmanager
+def _heartbeat(run_id: int):
+    """Touch the run every HEARTBEAT_SECONDS while it works, also inside long steps that report
+    no progress (fitting t-SNE, say): only a run whose worker is gone goes stale."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                EvaluationRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
+                    updated_at=timezone.now()
+                )
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"evaluation-{run_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _claim(run_id: int) -> EvaluationRun | None:
     with transaction.atomic():
         run = EvaluationRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status not in EvaluationRun.ACTIVE:
             logger.info("Evaluation #%s is %s: nothing to do", run_id, run and run.status)
+            return None
+        if run.status == Status.RUNNING and not evaluation_run_is_stale(run):
+            # Another worker has it and is alive (its heartbeat is recent): never run it twice.
+            logger.info("Evaluation #%s is running elsewhere: nothing to do", run_id)
             return None
         run.status, run.started_at = Status.RUNNING, timezone.now()
         run.stage, run.done, run.total, run.error = "", 0, 0, ""
@@ -128,7 +169,7 @@ def _progress_saver(run_id: int):
         if not edge and now - last_saved < PROGRESS_EVERY_SECONDS:
             return
         last_stage, last_saved = stage, now
-        EvaluationRun.objects.filter(pk=run_id).update(
+        EvaluationRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
             stage=stage, done=done, total=total, updated_at=timezone.now()
         )
 
@@ -136,10 +177,13 @@ def _progress_saver(run_id: int):
 
 
 def _finish(run_id: int, *, status: str, **fields) -> None:
+    """End a queued or running run; one already ended (given up as stale) stays as it is."""
     now = timezone.now()
-    EvaluationRun.objects.filter(pk=run_id).update(
+    ended = EvaluationRun.objects.filter(pk=run_id, status__in=EvaluationRun.ACTIVE).update(
         status=status, finished_at=now, updated_at=now, **fields
     )
+    if not ended:
+        logger.warning("Evaluation #%s had already ended; its %s result is dropped", run_id, status)
 
 
 def evaluation_run_latest() -> EvaluationRun | None:
@@ -170,6 +214,20 @@ def evaluation_run_report(*, run_id: int) -> str | None:
         .values_list("report_html", flat=True)
         .first()
     )
+
+
+def evaluation_report_outdated(run: EvaluationRun | None) -> str:
+    """Why ``run``'s figures may no longer describe the shop ("" when they still do)."""
+    if run is None or not run.figures:
+        return ""
+    from recommender.selectors import live_index
+
+    config, index = run.figures["config"], live_index()
+    if index is None:
+        return "There is no live index now."
+    if config.get("index") != index.pk:
+        return f"The shop now uses index #{index.pk} ({index.encoder} {index.encoder_version})."
+    return ""
 
 
 def evaluation_run_is_stale(run: EvaluationRun) -> bool:

@@ -40,9 +40,15 @@ def render(figures: dict) -> str:
         f"{escape(str(config['measured_at']))}. Latency in ms, through the shop's own code.</p>",
         _headline(figures),
     ]
+    if "experiments" in figures:
+        scope = figures["experiments"]
+        parts.append(
+            f"<p>The experiments below: exact cosine over {scope['products']} products' vectors "
+            f"(a fixed sample when the catalogue is larger), {scope['queries']} queries.</p>"
+        )
     if "weights" in figures:
         parts.append(_weights(figures["weights"], config["image_weight"]))
-    if "pca" in figures:
+    if figures.get("pca"):
         parts.append(_pca(figures["pca"]))
     for entry in figures.get("maps", []):
         if "t-SNE" in entry and "coords" in entry["t-SNE"]:

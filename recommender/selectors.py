@@ -8,8 +8,7 @@ image vector scores on text alone, in its own rail and in others'.
 A shopper's photo has no text, so search by photo borrows it: the text of the catalogue
 products the photo most resembles, weighted by how closely (pseudo-relevance feedback), then
 ranks with the same weighted score. The catalogue's own categories and colours, not the
-photo's, steer the results; on fashion-dev this takes photo-search precision from 0.71 to 0.80
-(see the evaluation report).
+photo's, steer the results (docs/evaluation/README.md has the figures).
 """
 
 from __future__ import annotations
@@ -95,10 +94,12 @@ def products_by_photo(
     k: int = 10,
     filters: ProductFilters = NO_FILTERS,
     exclude: int | None = None,
+    borrow_text: bool = True,
 ) -> list[SimilarProduct]:
     """The ``k`` products that look most like ``photo`` (bytes; never stored).
 
     ``box`` limits the query to that region of the photo (fractions: left, top, width, height).
+    ``borrow_text=False`` ranks by the photo alone (image cosine is then the score).
     Raises ``recommender.encoders.UnreadableImage`` for bytes that are not a photo.
     """
     index = live_index()
@@ -107,7 +108,8 @@ def products_by_photo(
     image = encoder_for(index).encode_bytes(photo, box)
     image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
     text = None
-    for _ in range(settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if text_weight else 0):
+    rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
+    for _ in range(rounds):
         weights = (image_weight, text_weight) if text else (1.0, 0.0)
         nearest = _top(index, image, text, PHOTO_FEEDBACK_NEIGHBOURS, *weights, filters, exclude)
         text = _borrowed_text(index, nearest) or text
@@ -154,7 +156,35 @@ def products_by_text(
     row = text_model.transform(index.text_model, [text])[0]
     if not row.nnz:
         return []
-    return _ranked(index, None, sparse_vector(row), k, 0.0, 1.0, filters, exclude=None)
+    query = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+    # The index proposes candidates; they are ranked by their words alone. A product's stored
+    # vector also holds its field tokens, which a typed query never has: cosine against the
+    # whole vector would favour products with fewer fields (no category, no colour).
+    proposed = _top(
+        index, None, sparse_vector(row), max(k, CANDIDATES_FOR_WORDS), 0.0, 1.0, filters, None
+    )
+    words = text_model.word_dimensions(index.text_model)
+    stored = ProductEmbedding.objects.filter(
+        index=index, product_id__in=[product_id for product_id, *_ in proposed]
+    ).values_list("product_id", "text")
+    scored = []
+    for product_id, vector in stored:
+        pairs = [
+            (d, v) for d, v in zip(vector.indices(), vector.values(), strict=True) if d < words
+        ]
+        norm = math.sqrt(sum(v * v for _, v in pairs))
+        similarity = sum(query.get(d, 0.0) * v for d, v in pairs) / norm if norm else 0.0
+        scored.append((similarity, product_id))
+    best = sorted(scored, key=lambda pair: (-pair[0], pair[1]))[:k]
+    products = (
+        Product.objects.select_related("category")
+        .prefetch_related("images")
+        .in_bulk([product_id for _, product_id in best])
+    )
+    return [SimilarProduct(products[pid], sim, 0.0, sim, 0.0, 1.0) for sim, pid in best]
+
+
+CANDIDATES_FOR_WORDS = 100
 
 
 def products_you_may_like(*, products: list[Product], k: int = 10) -> list[SimilarProduct]:

@@ -77,11 +77,16 @@ def product_text(product: Product, category_names: dict[int, list[str]] | None =
     return " ".join(field for field in fields if field)
 
 
+# Colour values that say nothing: products "of colour NA" are not alike.
+COLOUR_PLACEHOLDERS = {"na", "n/a", "none", "unknown", "-"}
+
+
 def product_fields(product: Product) -> list[str]:
     """The catalogue facts that place a product exactly: its own category and its colour."""
     fields = [f"category:{product.category_id}"] if product.category_id else []
     colour = product.colour.strip().lower()
-    return fields + ([f"colour:{colour}"] if colour else [])
+    known = colour and colour not in COLOUR_PLACEHOLDERS
+    return fields + ([f"colour:{colour}"] if known else [])
 
 
 def category_paths() -> dict[int, list[str]]:
@@ -300,7 +305,8 @@ def product_photo_duplicates(*, product: Product) -> list[Product]:
         with photo.image.open("rb") as handle:
             data = handle.read()
         try:
-            nearest = products_by_photo(photo=data, k=5, exclude=product.pk)
+            # The photo alone: a copy on another shelf must not hide behind different words.
+            nearest = products_by_photo(photo=data, k=5, exclude=product.pk, borrow_text=False)
         except Exception as error:  # a warning is a courtesy; never block a save for it
             logger.warning("Near-duplicate check failed for product %s: %s", product.pk, error)
             nearest = []

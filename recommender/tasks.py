@@ -44,10 +44,11 @@ def build_index(encoder: str | None = None) -> int:
     return services.index_build(encoder=encoder).pk
 
 
-# Not retried (a run takes minutes and records its own failure). Acknowledged late, so a worker
-# restarted mid-run gets the message again; a run already done or failed is then left alone.
+# Not retried, and acknowledged on receipt: a run takes minutes to hours, longer than a broker
+# waits before redelivering an unacknowledged message, and must never run twice at once. A run
+# whose worker died goes stale (no heartbeat) and the admin starts a new one.
 # A large catalogue's sweeps and maps outlast the default task limits (CELERY_TASK_TIME_LIMIT).
-@shared_task(acks_late=True, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 300)
+@shared_task(acks_late=False, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 300)
 def run_evaluation(run_id: int) -> None:
     """Measure recommendation quality for the admin's Insights page."""
     insights.evaluation_run_execute(run_id=run_id)

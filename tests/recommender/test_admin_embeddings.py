@@ -67,3 +67,30 @@ def test_saving_a_photo_another_product_already_uses_warns(index, staff_client):
     assert "This photo is already used by" in body
     # Exact copy by hash; the women's T-shirt is the same drawing, found by its vector.
     assert "Vitrine Men Green Tshirt" in body and "Vitrine Women Green Tshirt" in body
+
+
+def test_a_recompressed_copy_on_another_shelf_is_found_by_the_photo_alone(index):
+    from io import BytesIO
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from shop.services import category_get_or_create
+    from tests.factories import ProductFactory, ProductImageFactory
+
+    def recompressed(product, quality):
+        buffer = BytesIO()
+        Image.open(product.primary_image.image).save(buffer, "JPEG", quality=quality)
+        return ContentFile(buffer.getvalue(), name=f"copy{quality}.jpg")
+
+    original = Product.objects.get(title="Vitrine Men Green Tshirt")
+    # Already in the shop: the same photo, recompressed, on a shelf with nothing in common.
+    watches = category_get_or_create(names=["Accessories", "Watches", "Watches"])
+    watch = ProductFactory(title="Steel Chronograph", category=watches, colour="Silver")
+    ProductImageFactory(product=watch, image=recompressed(original, 85))
+    services.product_embeddings_refresh(product_ids=[watch.pk])
+    # Now a third product arrives with another recompression of it.
+    bag = ProductFactory(title="Canvas Tote", category=watches, colour="Beige")
+    ProductImageFactory(product=bag, image=recompressed(original, 70))
+    found = {p.title for p in services.product_photo_duplicates(product=bag)}
+    assert {"Steel Chronograph", "Vitrine Men Green Tshirt"} <= found

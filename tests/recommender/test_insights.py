@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.celery_app import app as celery_app
-from recommender import evaluation, insights
+from recommender import evaluation, insights, report
 from recommender.insights import evaluation_run_execute, evaluation_run_start
 from recommender.models import EvaluationRun
 from recommender.report import render
@@ -406,3 +406,71 @@ def test_progress_is_worded_in_whole_tenths_per_stage():
     assert run.progress_text == "Photo task: 90%"
     run.stage, run.done, run.total = "pca", 12, 12
     assert run.progress_text == "PCA sweep: 100%"
+
+
+def test_a_running_run_with_a_live_worker_is_never_started_twice(monkeypatch):
+    monkeypatch.setattr(evaluation, "evaluate", lambda **kw: pytest.fail("evaluated twice"))
+    run = EvaluationRun.objects.create(queries=5, status="running", started_at=timezone.now())
+    evaluation_run_execute(run_id=run.pk)  # a second delivery while the first worker beats
+    run.refresh_from_db()
+    assert run.status == "running"
+
+
+def test_a_run_given_up_as_stale_stays_failed_when_its_worker_finishes_late(
+    monkeypatch, admin_user
+):
+    def slow_evaluate(*, queries, seed, progress):
+        # Meanwhile an admin starts a new run: this one looked stale and is given up.
+        EvaluationRun.objects.filter(pk=run.pk).update(
+            updated_at=timezone.now() - insights.STALE_AFTER * 2
+        )
+        evaluation_run_start(user=admin_user, queries=5, seed=0)
+        progress("rail", 1, 5)  # the old worker goes on: its progress is not written
+        return FIGURES
+
+    monkeypatch.setattr(evaluation, "evaluate", slow_evaluate)
+    run = EvaluationRun.objects.create(queries=5)
+    evaluation_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "failed" and "Abandoned" in run.error and run.figures is None
+    assert run.stage == ""  # the late progress was dropped too
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat writes from its own thread
+def test_the_heartbeat_keeps_a_long_silent_step_from_going_stale(monkeypatch):
+    monkeypatch.setattr(insights, "HEARTBEAT_SECONDS", 0.05)
+    beats = []
+
+    def silent_evaluate(*, queries, seed, progress):
+        first = EvaluationRun.objects.get(pk=run.pk).updated_at
+        time.sleep(0.5)  # a t-SNE fit, say: no progress calls
+        beats.append(EvaluationRun.objects.get(pk=run.pk).updated_at > first)
+        return FIGURES
+
+    monkeypatch.setattr(evaluation, "evaluate", silent_evaluate)
+    monkeypatch.setattr(report, "render", lambda figures: "<html></html>")
+    run = EvaluationRun.objects.create(queries=5)
+    evaluation_run_execute(run_id=run.pk)
+    assert beats == [True]
+    run.refresh_from_db()
+    assert run.status == "done"
+
+
+def test_the_page_says_when_the_latest_report_measured_another_index(viewer):
+    from recommender.models import VectorIndex
+
+    done_run()  # measured index #7 (FIGURES' config)
+    VectorIndex.objects.create(encoder="efficientnet_lite0", encoder_version="v", state="live")
+    page = viewer.get(reverse("admin:recommender_evaluationrun_changelist")).content.decode()
+    assert "These figures describe index #7" in page and "Only a new evaluation measures" in page
+
+
+def test_only_the_latest_ended_runs_are_kept(admin_user, monkeypatch):
+    monkeypatch.setattr(insights, "KEEP_RUNS", 2)
+    old = [done_run() for _ in range(3)]
+    evaluation_run_start(user=admin_user, queries=5, seed=0)
+    assert set(EvaluationRun.objects.values_list("pk", flat=True)) == {
+        old[1].pk,
+        old[2].pk,
+        EvaluationRun.objects.latest("pk").pk,
+    }

@@ -202,3 +202,45 @@ def test_indexed_rails_agree_with_exact_brute_force_on_fashion_dev(fashion_dev):
         got = {r.product.pk for r in similar_products(product=Product.objects.get(pk=ids[i]))}
         recalls.append(len(truth & got) / 10)
     assert np.mean(recalls) >= 0.95, f"recall@10 {np.mean(recalls):.3f}"
+
+
+def test_the_excluded_product_lends_no_text_to_its_own_photo_search(catalogue, monkeypatch):
+    from recommender import selectors
+
+    product = Product.objects.get(title="Vitrine Women Yellow Trouser")
+    lenders = []
+    borrow = selectors._borrowed_text
+    monkeypatch.setattr(
+        selectors,
+        "_borrowed_text",
+        lambda index, nearest: (
+            lenders.append([row[0] for row in nearest]) or borrow(index, nearest)
+        ),
+    )
+    found = products_by_photo(photo=product.primary_image.image.read(), k=6, exclude=product.pk)
+    assert len(lenders) == 2 and all(len(ids) == 10 for ids in lenders)  # two rounds of 10
+    assert all(product.pk not in ids for ids in lenders)
+    assert product.pk not in [r.product.pk for r in found]
+
+
+def test_text_search_ranks_by_words_whatever_fields_a_product_has(catalogue):
+    from django.utils import timezone
+
+    from recommender.models import VectorIndex
+    from recommender.selectors import products_by_text
+    from recommender.services import text_index_refit_when_quiet
+    from tests.factories import ProductFactory
+
+    placed = ProductFactory(title="Zebra canvas tote", colour="Beige")  # Apparel > Topwear > Shirts
+    # The same words, but in its description: no category, no colour, so no field tokens.
+    unplaced = ProductFactory(
+        title="Zebra canvas tote",
+        description="Apparel Topwear Shirts Beige",
+        colour="",
+        category=None,
+    )
+    VectorIndex.objects.update(text_changed_at=timezone.now())
+    text_index_refit_when_quiet(quiet_seconds=0)
+    found = {r.product.pk: r.score for r in products_by_text(text="zebra tote", k=5)}
+    # Same words, same score: the one without a shelf or colour is not favoured.
+    assert found[placed.pk] == pytest.approx(found[unplaced.pk]) and found[placed.pk] > 0.5

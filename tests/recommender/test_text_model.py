@@ -23,7 +23,8 @@ def test_field_tokens_make_shelf_and_colour_count_exactly():
     # Same shelf, other colour: the two shirts come closer than their words alone put them.
     assert with_fields[0, 1] > without[0, 1]
     # Each field is a column of its own, after every word column.
-    assert min(model["fields"].values()) >= len(model["vocabulary"])
+    assert min(model["fields"].values()) == DIMENSIONS - text_model.FIELD_DIMENSIONS
+    assert text_model.word_dimensions(model) == DIMENSIONS - text_model.FIELD_DIMENSIONS
     assert set(model["fields"]) == {"category:1", "category:2", "colour:red", "colour:blue"}
 
 

@@ -31,17 +31,24 @@ class Command(BaseCommand):
         if not images.exists():
             images.symlink_to((catalogue / "images").resolve())
         kept = 0
+        partial = out / "styles.csv.partial"
+        # Rows are copied as lists, extra fields included: titles with unquoted commas (as in
+        # Kaggle's file) stay as they are, for the importer to read as it always does.
         with (
-            styles.open(newline="", encoding="utf-8") as source,
-            (out / "styles.csv").open("w", newline="", encoding="utf-8") as target,
+            styles.open(newline="", encoding="utf-8-sig") as source,
+            partial.open("w", newline="", encoding="utf-8") as target,
         ):
-            rows = csv.DictReader(source)
-            if "id" not in (rows.fieldnames or []):
+            rows = csv.reader(source)
+            header = next(rows, [])
+            if "id" not in header:
+                partial.unlink()
                 raise CommandError(f"{styles} has no id column")
-            writer = csv.DictWriter(target, rows.fieldnames)
-            writer.writeheader()
+            column = header.index("id")
+            writer = csv.writer(target)
+            writer.writerow(header)
             for row in rows:
-                if split_of(row["id"]) == split:
+                if len(row) > column and split_of(row[column].strip()) == split:
                     writer.writerow(row)
                     kept += 1
+        partial.replace(out / "styles.csv")  # all or nothing: a failed run leaves no half file
         self.stdout.write(f"{kept} products of {catalogue} in the {split} split: {out}")

@@ -29,3 +29,14 @@ def fashion_dev() -> Path:
             f"needs the fashion-dev catalogue at {FASHION_DEV} (../shared/data/fashion-dev)"
         )
     return FASHION_DEV
+
+
+@pytest.fixture
+def memory_queue():
+    """The test settings' in-memory Celery queue, emptied before and after, to read sent tasks."""
+    from config.celery_app import app as celery_app
+
+    with celery_app.connection_for_read() as connection, connection.SimpleQueue("celery") as queue:
+        queue.clear()
+        yield queue
+        queue.clear()

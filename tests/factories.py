@@ -69,3 +69,13 @@ def admin_product_form(photo, *, title: str, slug: str, **fields) -> dict:
         "images-0-position": "0",
         **fields,
     }
+
+
+def staff_user(username: str, *permissions: str, password: str = "pw"):
+    """A staff member with only these permissions (codenames), not a superuser."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username, password=password, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
+    return user

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import formats, timezone
 from playwright.sync_api import Page, expect
 
-from config.celery_app import app as celery_app
 from recommender.models import EvaluationRun
 from recommender.report import render
+from tests.factories import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -112,12 +111,6 @@ def done_run(*, run_figures: dict, requested_by=None, finished_ago=timedelta(0))
     return run
 
 
-def staff_user(username: str, *permissions: str):
-    user = get_user_model().objects.create_user(username, password=PASSWORD, is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
-    return user
-
-
 def log_in(page: Page, username: str) -> None:
     """Through the admin's own login form, which then leads to the Insights page."""
     page.goto(f"{LOGIN}?next={INSIGHTS}")
@@ -146,16 +139,7 @@ def expect_headline(page: Page, run_figures: dict) -> None:
 @pytest.fixture
 def insights_user(transactional_db):
     """Staff who may see the page and start runs, without being a superuser."""
-    return staff_user("analyst", "view_evaluationrun", "add_evaluationrun")
-
-
-@pytest.fixture
-def memory_queue():
-    """The test settings' in-memory broker queue, emptied before and after: nothing reads it."""
-    with celery_app.connection_for_read() as connection, connection.SimpleQueue("celery") as queue:
-        queue.clear()
-        yield queue
-        queue.clear()
+    return staff_user("analyst", "view_evaluationrun", "add_evaluationrun", password=PASSWORD)
 
 
 def test_staff_see_the_latest_figures_and_its_report_in_a_sandboxed_frame(shop_page, insights_user):

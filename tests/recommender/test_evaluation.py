@@ -87,7 +87,8 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
     report = tmp_path / "report.html"
     call_command("evaluate", "--queries", "40", "--seed", "1", "--json", out, "--report", report)
     figures = json.loads(out.read_text())
-    assert set(figures) == {"rail", "photo", "config", "weights", "pca", "maps"}
+    assert set(figures) == {"rail", "photo", "config", "experiments", "weights", "pca", "maps"}
+    assert figures["experiments"] == {"products": 300, "queries": 40}
     for task in ("rail", "photo"):
         assert set(figures[task]) >= {
             "p10_article",

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 import redis
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection
@@ -22,7 +21,7 @@ from recommender.models import EvaluationRun
 from recommender.report import render
 from recommender.services import index_build
 from shop.services import category_get_or_create
-from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes, staff_user
 from tests.process_output import celery_worker
 
 pytestmark = pytest.mark.django_db
@@ -60,12 +59,6 @@ def report_url(run: EvaluationRun) -> str:
     return reverse("admin:recommender_evaluationrun_report", args=[run.pk])
 
 
-def staff_user(username: str, *permissions: str):
-    user = get_user_model().objects.create_user(username, password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
-    return user
-
-
 def done_run(**fields) -> EvaluationRun:
     return EvaluationRun.objects.create(
         status="done",
@@ -88,15 +81,6 @@ def viewer(client):
 def starter(client):
     client.force_login(staff_user("starter", "view_evaluationrun", "add_evaluationrun"))
     return client
-
-
-@pytest.fixture
-def memory_queue():
-    """Messages the test sends through the test settings' in-memory broker, to read back."""
-    with celery_app.connection_for_read() as connection_, connection_.SimpleQueue("celery") as q:
-        q.clear()
-        yield q
-        q.clear()
 
 
 @pytest.fixture

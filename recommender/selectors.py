@@ -160,9 +160,8 @@ def products_by_text(
     # The index proposes candidates; they are ranked by their words alone. A product's stored
     # vector also holds its field tokens, which a typed query never has: cosine against the
     # whole vector would favour products with fewer fields (no category, no colour).
-    proposed = _top(
-        index, None, sparse_vector(row), max(k, CANDIDATES_FOR_WORDS), 0.0, 1.0, filters, None
-    )
+    candidates = max(k, settings.RECOMMENDER_CANDIDATES)
+    proposed = _top(index, None, sparse_vector(row), candidates, 0.0, 1.0, filters, None)
     words = text_model.word_dimensions(index.text_model)
     stored = ProductEmbedding.objects.filter(
         index=index, product_id__in=[product_id for product_id, *_ in proposed]
@@ -174,17 +173,9 @@ def products_by_text(
         ]
         norm = math.sqrt(sum(v * v for _, v in pairs))
         similarity = sum(query.get(d, 0.0) * v for d, v in pairs) / norm if norm else 0.0
-        scored.append((similarity, product_id))
-    best = sorted(scored, key=lambda pair: (-pair[0], pair[1]))[:k]
-    products = (
-        Product.objects.select_related("category")
-        .prefetch_related("images")
-        .in_bulk([product_id for _, product_id in best])
-    )
-    return [SimilarProduct(products[pid], sim, 0.0, sim, 0.0, 1.0) for sim, pid in best]
-
-
-CANDIDATES_FOR_WORDS = 100
+        scored.append((product_id, similarity, 0.0, similarity))
+    best = sorted(scored, key=lambda row: (-row[1], row[0]))[:k]
+    return _with_products(best, 0.0, 1.0)
 
 
 def products_you_may_like(*, products: list[Product], k: int = 10) -> list[SimilarProduct]:
@@ -201,6 +192,11 @@ def products_you_may_like(*, products: list[Product], k: int = 10) -> list[Simil
 
 def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclude):
     top = _top(index, image, text, k, image_weight, text_weight, filters, exclude)
+    return _with_products(top, image_weight, text_weight)
+
+
+def _with_products(top: list[tuple], image_weight: float, text_weight: float):
+    """``SimilarProduct`` for each ``(product_id, score, image_score, text_score)``, in order."""
     products = (
         Product.objects.select_related("category")
         .prefetch_related("images")

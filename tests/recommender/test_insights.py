@@ -443,10 +443,20 @@ def test_the_heartbeat_keeps_a_long_silent_step_from_going_stale(monkeypatch):
 def test_the_page_says_when_the_latest_report_measured_another_index(viewer):
     from recommender.models import VectorIndex
 
-    done_run()  # measured index #7 (FIGURES' config)
-    VectorIndex.objects.create(encoder="efficientnet_lite0", encoder_version="v", state="live")
+    live = VectorIndex.objects.create(
+        encoder="efficientnet_lite0", encoder_version="v", state="live"
+    )
+    EvaluationRun.objects.filter(pk=done_run().pk).update(
+        figures={**FIGURES, "config": {**FIGURES["config"], "index": live.pk + 1}}
+    )
     page = viewer.get(reverse("admin:recommender_evaluationrun_changelist")).content.decode()
-    assert "These figures describe index #7" in page and "Only a new evaluation measures" in page
+    assert f"These figures describe index #{live.pk + 1}" in page
+    assert f"The shop now uses index #{live.pk}" in page and "Only a new evaluation" in page
+    EvaluationRun.objects.update(
+        figures={**FIGURES, "config": {**FIGURES["config"], "index": live.pk}}
+    )
+    page = viewer.get(reverse("admin:recommender_evaluationrun_changelist")).content.decode()
+    assert "These figures describe" not in page  # the report measured what the shop serves
 
 
 def test_only_the_latest_ended_runs_are_kept(admin_user, monkeypatch):

@@ -168,14 +168,17 @@ def products_by_text(
     ).values_list("product_id", "text")
     scored = []
     for product_id, vector in stored:
-        pairs = [
-            (d, v) for d, v in zip(vector.indices(), vector.values(), strict=True) if d < words
-        ]
-        norm = math.sqrt(sum(v * v for _, v in pairs))
-        similarity = sum(query.get(d, 0.0) * v for d, v in pairs) / norm if norm else 0.0
+        similarity = words_similarity(query, vector, words=words)
         scored.append((product_id, similarity, 0.0, similarity))
     best = sorted(scored, key=lambda row: (-row[1], row[0]))[:k]
     return _with_products(best, 0.0, 1.0)
+
+
+def words_similarity(query: dict[int, float], vector: SparseVector, *, words: int) -> float:
+    """Cosine of a typed query (unit, words only) with the words part of a stored vector."""
+    pairs = [(d, v) for d, v in zip(vector.indices(), vector.values(), strict=True) if d < words]
+    norm = math.sqrt(sum(v * v for _, v in pairs))
+    return sum(query.get(d, 0.0) * v for d, v in pairs) / norm if norm else 0.0
 
 
 def products_you_may_like(*, products: list[Product], k: int = 10) -> list[SimilarProduct]:

@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,24 @@ def memory_queue():
         queue.clear()
         yield queue
         queue.clear()
+
+
+@contextmanager
+def celery_broker_at(url: str):
+    """Point the Celery app at the real Redis database ``url`` (emptied first), then back."""
+    import redis
+
+    from config.celery_app import app as celery_app
+
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.ConnectionError:
+        pytest.fail(f"this test needs Redis at {url} (.ci/run starts one)")
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = url
+    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    try:
+        yield url
+    finally:
+        celery_app.conf.broker_url = previous
+        celery_app._pool, celery_app.amqp._producer_pool = None, None

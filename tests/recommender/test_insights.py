@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -21,6 +20,7 @@ from recommender.models import EvaluationRun
 from recommender.report import render
 from recommender.services import index_build
 from shop.services import category_get_or_create
+from tests.conftest import celery_broker_at
 from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes, staff_user
 from tests.process_output import celery_worker
 
@@ -348,31 +348,20 @@ def test_the_report_is_served_sandboxed_and_frameable_by_the_admin_only(viewer):
 def test_a_run_started_in_the_admin_is_measured_by_a_worker(
     small_catalogue, admin_client, settings
 ):
-    try:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    except redis.ConnectionError:
-        pytest.fail(f"this test needs Redis at {REDIS_URL} (.ci/run starts one)")
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = REDIS_URL
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "VITRINE_TEST_WORKER_DATABASE": connection.settings_dict["NAME"],
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
-    try:
-        with celery_worker(env, "-b", REDIS_URL, "worker") as output:
-            assert admin_client.post(INSIGHTS, {"queries": "3", "seed": "0"}).status_code == 302
-            run = EvaluationRun.objects.get()
-            deadline = time.monotonic() + 120
-            while admin_client.get(STATUS).json()["active"] and time.monotonic() < deadline:
-                time.sleep(0.5)
-            run.refresh_from_db()
-            assert run.status == "done", f"{run.status} {run.error}\n{output.everything()}"
-    finally:
-        celery_app.conf.broker_url = previous
-        celery_app._pool, celery_app.amqp._producer_pool = None, None
+    with celery_broker_at(REDIS_URL), celery_worker(env, "-b", REDIS_URL, "worker") as output:
+        assert admin_client.post(INSIGHTS, {"queries": "3", "seed": "0"}).status_code == 302
+        run = EvaluationRun.objects.get()
+        deadline = time.monotonic() + 120
+        while admin_client.get(STATUS).json()["active"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        run.refresh_from_db()
+        assert run.status == "done", f"{run.status} {run.error}\n{output.everything()}"
     assert run.figures["rail"]["queries"] == 3
     page = admin_client.get(INSIGHTS).content.decode()
     assert f"Evaluation #{run.pk} finished" in page

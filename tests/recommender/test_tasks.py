@@ -6,13 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.urls import reverse
 
-from config.celery_app import app as celery_app
 from recommender.models import ProductEmbedding
 from recommender.selectors import live_index, similar_products
 from recommender.services import index_build
@@ -20,6 +18,7 @@ from recommender.tasks import sweep_embeddings
 from shop.models import Product, ProductImage
 from shop.sample_catalog import write_sample_catalog
 from shop.services import catalog_import
+from tests.conftest import celery_broker_at
 from tests.factories import admin_product_form, jpeg_bytes
 from tests.process_output import ProcessOutput, celery_worker
 
@@ -30,16 +29,8 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 
 @pytest.fixture
 def redis_broker():
-    try:
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    except redis.ConnectionError:
-        pytest.fail(f"these tests need Redis at {REDIS_URL} (.ci/run starts one)")
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = REDIS_URL
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
-    yield REDIS_URL
-    celery_app.conf.broker_url = previous
-    celery_app._pool, celery_app.amqp._producer_pool = None, None
+    with celery_broker_at(REDIS_URL) as url:
+        yield url
 
 
 @pytest.fixture

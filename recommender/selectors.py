@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce
 from pgvector import SparseVector, Vector
-from pgvector.django import CosineDistance
+from pgvector.django import CosineDistance, MaxInnerProduct
 
 from recommender import text_model
 from recommender.encoders.preprocessing import Box
@@ -157,15 +157,24 @@ def products_by_text(
     if not row.nnz:
         return []
     query = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
-    # The index proposes candidates; they are ranked by their words alone. A product's stored
-    # vector also holds its field tokens, which a typed query never has: cosine against the
-    # whole vector would favour products with fewer fields (no category, no colour).
+    # Candidates come from an exact scan, not the HNSW index: a typed query shares a few rare
+    # words with a few products and is orthogonal to all the rest, a flat landscape in which a
+    # graph search gets lost. The inner product with a words-only query touches only the
+    # words. The candidates are then ranked by their words alone: a stored vector also holds
+    # its field tokens, which would favour products with fewer fields (no category, colour).
     candidates = max(k, settings.RECOMMENDER_CANDIDATES)
-    proposed = _top(index, None, sparse_vector(row), candidates, 0.0, 1.0, filters, None)
+    text_query = Cast(Value(sparse_vector(row).to_text()), ProductEmbedding._meta.get_field("text"))
+    stored = (
+        ProductEmbedding.objects.filter(
+            filters.as_q(prefix="product__"), index=index, product__is_active=True
+        )
+        .filter(text__isnull=False)
+        .annotate(distance=MaxInnerProduct("text", text_query))
+        .filter(distance__lt=0)  # shares at least one word
+        .order_by("distance", "product_id")
+        .values_list("product_id", "text")[:candidates]
+    )
     words = text_model.word_dimensions(index.text_model)
-    stored = ProductEmbedding.objects.filter(
-        index=index, product_id__in=[product_id for product_id, *_ in proposed]
-    ).values_list("product_id", "text")
     scored = []
     for product_id, vector in stored:
         similarity = words_similarity(query, vector, words=words)

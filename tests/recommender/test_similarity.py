@@ -255,5 +255,5 @@ def test_text_search_ranks_by_words_whatever_fields_a_product_has(catalogue):
     # Same words, same score: the one without a shelf or colour is not favoured (the whole
     # vectors' cosine would give it 0.79 against 0.57).
     assert scores[placed.pk] == pytest.approx(scores[unplaced.pk]) and scores[placed.pk] > 0.5
-    # Through the search itself (HNSW proposes, words rank): a zebra tote comes first.
+    # Through the search itself (an exact scan proposes, words rank): a zebra tote comes first.
     assert products_by_text(text="zebra tote", k=3)[0].product.title == "Zebra canvas tote"

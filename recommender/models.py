@@ -2,20 +2,17 @@ from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Cast
 from pgvector.django import HalfVectorField, HnswIndex, SparseVectorField, VectorField
 
+from recommender import projection
 from shop.models import Product
 
 # TF-IDF vocabulary size: text vectors are sparse vectors of this many dimensions.
 TEXT_DIMENSIONS = 1 << 17
 
-# How each encoder's image vectors are indexed. HNSW on `vector` stops at 2,000 dimensions,
-# so ResNet50's 2048-d vectors are indexed as halfvec (pgvector's documented way).
-IMAGE_INDEX_FIELDS = {
-    "efficientnet_lite0": (VectorField(dimensions=1280), "vector_cosine_ops"),
-    "resnet50": (HalfVectorField(dimensions=2048), "halfvec_cosine_ops"),
-}
+# Vector columns: the HNSW index searches a short projection of each image vector
+# (recommender/projection.py), and the full vectors rank what it proposes exactly.
+PROJECTED_DIMENSIONS = projection.DIMENSIONS
 
 
 class VectorIndex(models.Model):
@@ -64,13 +61,15 @@ class ProductEmbedding(models.Model):
 
     index = models.ForeignKey(VectorIndex, on_delete=models.CASCADE, related_name="embeddings")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="embeddings")
-    # The index's encoder, repeated here so that each HNSW index can be partial on it.
+    # The index's encoder (a ranking never mixes two encoders' vectors: it reads one index).
     encoder = models.CharField(max_length=40)
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     error = models.TextField(blank=True)
     image_sha256 = models.CharField(max_length=64, blank=True)
-    # No fixed dimension: each encoder has its own, indexed by a cast (see Meta.indexes).
+    # No fixed dimension: each encoder has its own. Ranks exactly; never searched by an index.
     image = VectorField(null=True, blank=True)
+    # What the HNSW index searches: ``projection.project(image)``.
+    image_projected = HalfVectorField(dimensions=PROJECTED_DIMENSIONS, null=True, blank=True)
     text = SparseVectorField(dimensions=TEXT_DIMENSIONS, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,15 +78,13 @@ class ProductEmbedding(models.Model):
             models.UniqueConstraint(fields=["index", "product"], name="one_embedding_per_index")
         ]
         indexes = [
-            *(
-                HnswIndex(
-                    OpClass(Cast("image", field), name=opclass),
-                    name=f"image_{encoder}_hnsw"[:30],
-                    condition=Q(encoder=encoder),
-                    m=16,
-                    ef_construction=64,
-                )
-                for encoder, (field, opclass) in IMAGE_INDEX_FIELDS.items()
+            # halfvec: half the size of the graph, and within float16 rounding for a proposal.
+            HnswIndex(
+                fields=["image_projected"],
+                opclasses=["halfvec_cosine_ops"],
+                name="image_projected_hnsw",
+                m=16,
+                ef_construction=64,
             ),
             HnswIndex(
                 OpClass("text", name="sparsevec_cosine_ops"),

@@ -2,7 +2,9 @@
 
 The score of a product for a query is ``w_image * image cosine + w_text * text cosine``
 (0.7 / 0.3 by default). Each HNSW index (image, text) proposes its nearest neighbours under
-the same filters, and the union is ranked exactly by the weighted score. A product without an
+the same filters, the image index from short projections of the vectors
+(recommender/projection.py), and the union is ranked exactly by the weighted score over the
+full vectors. A product without an
 image vector scores on text alone, in its own rail and in others'.
 
 A shopper's photo has no text, so search by photo borrows it: the text of the catalogue
@@ -20,14 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Expression, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce
-from pgvector import SparseVector, Vector
+from pgvector import HalfVector, SparseVector, Vector
 from pgvector.django import CosineDistance, MaxInnerProduct
 
-from recommender import text_model
+from recommender import projection, text_model
 from recommender.encoders.preprocessing import Box
-from recommender.models import IMAGE_INDEX_FIELDS, TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
+from recommender.models import TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
 from recommender.services import encoder_for, sparse_vector
 from shop.models import Product
 from shop.selectors import NO_FILTERS, ProductFilters
@@ -55,7 +57,21 @@ class SimilarProduct:
 
 
 def live_index() -> VectorIndex | None:
-    return VectorIndex.objects.filter(state=VectorIndex.State.LIVE).first()
+    """The live index, its text model left in the database (``fitted_text_model`` has it)."""
+    return VectorIndex.objects.defer("text_model").filter(state=VectorIndex.State.LIVE).first()
+
+
+# Parsed text models by (index, fit time): a fit is read and parsed once per process.
+_text_models: dict[tuple[int, object], dict | None] = {}
+
+
+def fitted_text_model(index: VectorIndex) -> dict | None:
+    key = (index.pk, index.text_fitted_at)
+    if key not in _text_models:
+        model = VectorIndex.objects.filter(pk=index.pk).values_list("text_model", flat=True)
+        _text_models.clear()  # only the latest fit is ever asked for
+        _text_models[key] = model.first()
+    return _text_models[key]
 
 
 def similar_products(
@@ -68,23 +84,21 @@ def similar_products(
 ) -> list[SimilarProduct]:
     """The ``k`` best products for ``product``'s rail, never the product itself."""
     index = live_index()
-    query = index and ProductEmbedding.objects.filter(index=index, product=product).first()
-    if not query:
+    row = (
+        index
+        and ProductEmbedding.objects.filter(index=index, product=product)
+        .annotate(has_image=Q(image__isnull=False), has_text=Q(text__isnull=False))
+        .only("pk")
+        .first()
+    )
+    if not row:
         return []
     image_weight = settings.RECOMMENDER_IMAGE_WEIGHT if image_weight is None else image_weight
     text_weight = settings.RECOMMENDER_TEXT_WEIGHT if text_weight is None else text_weight
-    image = np.asarray(query.image, np.float32) if query.image is not None else None
-    text = query.text if text_weight else None
-    return _ranked(
-        index,
-        image if image_weight else None,
-        text,
-        k,
-        image_weight,
-        text_weight,
-        filters,
-        exclude=product.pk,
+    query = _Query.of_stored(
+        row, image=bool(image_weight and row.has_image), text=bool(text_weight and row.has_text)
     )
+    return _ranked(index, query, k, image_weight, text_weight, filters, exclude=product.pk)
 
 
 def products_by_photo(
@@ -111,11 +125,13 @@ def products_by_photo(
     rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
     for _ in range(rounds):
         weights = (image_weight, text_weight) if text else (1.0, 0.0)
-        nearest = _top(index, image, text, PHOTO_FEEDBACK_NEIGHBOURS, *weights, filters, exclude)
+        query = _Query.of_vectors(image, text)
+        nearest = _top(index, query, PHOTO_FEEDBACK_NEIGHBOURS, *weights, filters, exclude)
         text = _borrowed_text(index, nearest) or text
     if text is None:
-        return _ranked(index, image, None, k, 1.0, 0.0, filters, exclude=exclude)
-    return _ranked(index, image, text, k, image_weight, text_weight, filters, exclude=exclude)
+        return _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
+    query = _Query.of_vectors(image, text)
+    return _ranked(index, query, k, image_weight, text_weight, filters, exclude)
 
 
 # The photo's text is that of its nearest products, each weighted exp(SHARPNESS * (score - 1)):
@@ -151,9 +167,10 @@ def products_by_text(
     catalogue words such as colours and categories still count).
     """
     index = live_index()
-    if index is None or not index.text_model:
+    model = index and fitted_text_model(index)
+    if not model:
         return []
-    row = text_model.transform(index.text_model, [text])[0]
+    row = text_model.transform(model, [text])[0]
     if not row.nnz:
         return []
     query = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
@@ -163,7 +180,7 @@ def products_by_text(
     # words. The candidates are then ranked by their words alone: a stored vector also holds
     # its field tokens, which would favour products with fewer fields (no category, colour).
     candidates = max(k, settings.RECOMMENDER_CANDIDATES)
-    text_query = Cast(Value(sparse_vector(row).to_text()), ProductEmbedding._meta.get_field("text"))
+    text_query = _typed(sparse_vector(row), "text")
     stored = (
         ProductEmbedding.objects.filter(
             filters.as_q(prefix="product__"), index=index, product__is_active=True
@@ -174,7 +191,7 @@ def products_by_text(
         .order_by("distance", "product_id")
         .values_list("product_id", "text")[:candidates]
     )
-    words = text_model.word_dimensions(index.text_model)
+    words = text_model.word_dimensions(model)
     scored = []
     for product_id, vector in stored:
         similarity = words_similarity(query, vector, words=words)
@@ -202,8 +219,8 @@ def products_you_may_like(*, products: list[Product], k: int = 10) -> list[Simil
     return sorted(best.values(), key=lambda similar: -similar.score)[:k]
 
 
-def _ranked(index, image, text, k, image_weight, text_weight, filters, *, exclude):
-    top = _top(index, image, text, k, image_weight, text_weight, filters, exclude)
+def _ranked(index, query, k, image_weight, text_weight, filters, exclude):
+    top = _top(index, query, k, image_weight, text_weight, filters, exclude)
     return _with_products(top, image_weight, text_weight)
 
 
@@ -220,56 +237,89 @@ def _with_products(top: list[tuple], image_weight: float, text_weight: float):
     ]
 
 
-def _top(index, image, text, k, image_weight, text_weight, filters, exclude) -> list[tuple]:
-    """``(product_id, score, image_score, text_score)`` of the ``k`` best, best first."""
+@dataclass(frozen=True)
+class _Query:
+    """What a ranking compares with, as SQL expressions (None: that vector is absent)."""
+
+    image: Expression | None = None
+    projected: Expression | None = None
+    text: Expression | None = None
+
+    @classmethod
+    def of_vectors(cls, image: np.ndarray | None, text: SparseVector | None) -> _Query:
+        """A query sent with the statement (a shopper's photo, its borrowed text)."""
+        return cls(
+            image=None if image is None else _typed(Vector(image), "image"),
+            projected=(
+                None
+                if image is None
+                else _typed(HalfVector(projection.project(image)), "image_projected")
+            ),
+            text=None if text is None else _typed(text, "text"),
+        )
+
+    @classmethod
+    def of_stored(cls, row: ProductEmbedding, *, image: bool, text: bool) -> _Query:
+        """A product's own vectors, read by the database itself (never sent back and forth)."""
+        stored = ProductEmbedding.objects.filter(pk=row.pk)
+        return cls(
+            image=Subquery(stored.values("image")) if image else None,
+            projected=Subquery(stored.values("image_projected")) if image else None,
+            text=Subquery(stored.values("text")) if text else None,
+        )
+
+
+def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=None) -> list[tuple]:
+    """``(product_id, score, image_score, text_score)`` of the ``k`` best, best first.
+
+    One statement: each HNSW index proposes its nearest products under the filters (the
+    image index from the projections), and the union is ranked exactly over full vectors.
+    """
     embeddings = ProductEmbedding.objects.filter(
         filters.as_q(prefix="product__"), index=index, product__is_active=True
     )
     if exclude is not None:
         embeddings = embeddings.exclude(product_id=exclude)
-    image_field, _ = IMAGE_INDEX_FIELDS[index.encoder]
-    indexed_image = Cast("image", image_field)
-    image_query = Cast(Value(Vector(image).to_text()), image_field) if image is not None else None
-    text_query = (
-        Cast(Value(text.to_text()), ProductEmbedding._meta.get_field("text")) if text else None
-    )
-    candidates_per_index = max(k, settings.RECOMMENDER_CANDIDATES)
-
-    candidates: set[int] = set()
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Filtered HNSW scans keep going until they find enough rows (pgvector >= 0.8).
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(candidates_per_index, 40)])
-        if image_query is not None:
-            candidates.update(
-                embeddings.filter(encoder=index.encoder, image__isnull=False)
-                .order_by(CosineDistance(indexed_image, image_query))
-                .values_list("product_id", flat=True)[:candidates_per_index]
-            )
-        if text_query is not None:
-            candidates.update(
-                embeddings.filter(text__isnull=False)
-                .order_by(CosineDistance("text", text_query))
-                .values_list("product_id", flat=True)[:candidates_per_index]
-            )
-    # Ranked in SQL so that only the top k rows (and their products) reach Python.
+    candidates = max(k, settings.RECOMMENDER_CANDIDATES)
+    proposals = [
+        embeddings.filter(**{f"{field}__isnull": False})
+        .order_by(CosineDistance(field, vector))
+        .values("product_id")[:candidates]
+        for field, vector in (("image_projected", query.projected), ("text", query.text))
+        if vector is not None
+    ]
+    if not proposals:
+        return []
     zero = Value(0.0, output_field=FloatField())
-    image_score = (
-        Coalesce(1.0 - CosineDistance(indexed_image, image_query), zero)
-        if image_query is not None
-        else zero
-    )
-    text_score = (
-        Coalesce(1.0 - CosineDistance("text", text_query), zero) if text_query is not None else zero
-    )
+    scores = {
+        f"{field}_score": zero
+        if vector is None
+        else Coalesce(1.0 - CosineDistance(field, vector), zero)
+        for field, vector in (("image", query.image), ("text", query.text))
+    }
     top = (
-        ProductEmbedding.objects.filter(index=index, product_id__in=candidates)
-        .annotate(image_score=image_score, text_score=text_score)
+        ProductEmbedding.objects.filter(
+            index=index, product_id__in=proposals[0].union(*proposals[1:])
+        )
+        .annotate(**scores)
         .annotate(score=image_weight * F("image_score") + text_weight * F("text_score"))
         .order_by("-score", "product_id")
         .values_list("product_id", "score", "image_score", "text_score")[:k]
     )
-    return list(top)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Transaction-local: how far each graph search looks, and that filtered scans keep
+        # going until they find enough rows (pgvector >= 0.8).
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), "
+            "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            [str(max(candidates, 40))],
+        )
+        return list(top)
+
+
+def _typed(vector, field: str):
+    """``vector`` as a query parameter of the type of ProductEmbedding's ``field``."""
+    return Cast(Value(vector.to_text()), ProductEmbedding._meta.get_field(field))
 
 
 def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding | None] | None:
@@ -277,7 +327,9 @@ def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding
     index = live_index()
     if index is None:
         return None
-    row = ProductEmbedding.objects.filter(index=index, product=product).defer("image", "text")
+    row = ProductEmbedding.objects.filter(index=index, product=product).defer(
+        "image", "image_projected", "text"
+    )
     return index, row.first()
 
 

@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pgvector import SparseVector
 
-from recommender import text_model
+from recommender import projection, text_model
 from recommender.encoders import ImageEncoder, choose_encoder, load_encoder
 from recommender.encoders.preprocessing import PREPROCESSING_VERSION
 from recommender.models import TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
@@ -135,6 +135,9 @@ def index_build(*, encoder: str | None = None, progress: Progress = None) -> Vec
         if progress:
             progress(len(batch))
     index_switch(index=index)
+    with connection.cursor() as cursor:
+        # Fresh statistics: without them the planner may scan every row instead of the HNSW.
+        cursor.execute(f"ANALYZE {ProductEmbedding._meta.db_table}")
     return index
 
 
@@ -229,11 +232,22 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
             )
             logger.warning("Product %s: %s", product_id, reason)
 
+    for row in rows.values():
+        row.image_projected = None if row.image is None else projection.project(row.image)
     ProductEmbedding.objects.bulk_create(
         rows.values(),
         update_conflicts=True,
         unique_fields=["index", "product"],
-        update_fields=["image", "text", "image_sha256", "status", "error", "encoder", "updated_at"],
+        update_fields=[
+            "image",
+            "image_projected",
+            "text",
+            "image_sha256",
+            "status",
+            "error",
+            "encoder",
+            "updated_at",
+        ],
     )
 
 

@@ -91,7 +91,7 @@ def load_encoder(
     elif name == "efficientnet_lite0":
         from recommender.encoders import efficientnet_lite0
 
-        model = efficientnet_lite0.build_model()
+        model = efficientnet_lite0.build_model  # built only if no converted copy is cached
         version, normalise = efficientnet_lite0.WEIGHTS_VERSION, efficientnet_lite0.normalise
     else:
         raise ValueError(f"unknown encoder {name!r}; use one of {', '.join(ENCODER_NAMES)}")

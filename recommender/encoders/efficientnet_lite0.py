@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
 
 from recommender.encoders.torch_legacy import load_state_dict
 
@@ -75,6 +78,8 @@ def build_model(weights_path: Path | None = None, *, include_top: bool = False) 
     Input: float32 (n, 224, 224, 3), already :func:`normalise`-d. Output: the 1280-d embedding,
     or with ``include_top=True`` the 1000 ImageNet logits (before softmax).
     """
+    import keras  # here: a process that runs the cached TFLite model never imports Keras
+
     # Keras layer name -> torch module prefix, filled in as the layers are created.
     ported: dict[str, str] = {}
 
@@ -139,6 +144,8 @@ def build_model(weights_path: Path | None = None, *, include_top: bool = False) 
 def _load_weights(
     model: keras.Model, ported: dict[str, str], state: dict[str, np.ndarray], *, include_top: bool
 ) -> None:
+    import keras
+
     used: list[str] = []
 
     def take(key: str) -> np.ndarray:

@@ -8,6 +8,7 @@ while the current one runs through the model.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,9 @@ class EncodedBatch:
 
 
 class ImageEncoder:
+    """Photos to unit vectors. ``model``: a Keras model, or a function that builds one when it
+    is needed (the TFLite runtime with a cached conversion never needs it)."""
+
     def __init__(
         self,
         *,
@@ -45,16 +49,15 @@ class ImageEncoder:
     ):
         self.name = name
         self.version = version
-        self.dim = int(model.output_shape[-1])
         self.fit = fit
         self.runtime = runtime
         self.batch_size = batch_size
         self._normalise = normalise
-        self._forward = (
-            _tflite_forward(model, cache_dir, f"{name}-{version}")
-            if runtime == "tflite"
-            else _graph_forward(model)
-        )
+        if runtime == "tflite":
+            self._forward, self.dim = _tflite_forward(model, cache_dir, f"{name}-{version}")
+        else:
+            model = _built(model)
+            self._forward, self.dim = _graph_forward(model), int(model.output_shape[-1])
 
     def __repr__(self) -> str:
         return f"<ImageEncoder {self.name} {self.version} {self.dim}-d {self.runtime}>"
@@ -113,6 +116,11 @@ class ImageEncoder:
         return EncodedBatch(keys, vectors, failures)
 
 
+def _built(model):
+    """A Keras model given as itself or as a function that builds it (a model is callable too)."""
+    return model() if inspect.isfunction(model) else model
+
+
 def unit_length(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -132,23 +140,26 @@ def _graph_forward(model) -> Callable[[np.ndarray], np.ndarray]:
     return lambda batch: forward(tf.constant(batch, tf.float32)).numpy()
 
 
-def _tflite_forward(model, cache_dir: Path | None, cache_name: str) -> Callable:
+def _tflite_forward(model, cache_dir: Path | None, cache_name: str) -> tuple[Callable, int]:
     """The model converted to TensorFlow Lite, run by LiteRT with XNNPACK kernels.
 
     About 3x the TF graph for EfficientNet-Lite0 on this CPU (bench/encoder_throughput.py).
     ``from_keras_model`` freezes the weights and folds batch norm into the convolutions; a
     converted concrete function keeps them as variables and runs 4x slower. Conversion takes
-    seconds, so the flatbuffer is cached on disk under the encoder's name and weights version.
-    An interpreter serves one thread at a time, like the encoder that owns it.
+    seconds, so the flatbuffer is cached on disk under the encoder's name and weights version;
+    with it, ``model`` (a function that builds it) is never called and TensorFlow never loaded
+    (a web worker stays hundreds of MiB smaller). An interpreter serves one thread at a time,
+    like the encoder that owns it.
     """
-    import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
     cache_file = Path(cache_dir) / f"{cache_name}.tflite" if cache_dir is not None else None
     if cache_file is not None and cache_file.is_file():
         flatbuffer = cache_file.read_bytes()
     else:
-        flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        import tensorflow as tf
+
+        flatbuffer = tf.lite.TFLiteConverter.from_keras_model(_built(model)).convert()
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             temporary = cache_file.with_suffix(f".{os.getpid()}.tmp")
@@ -156,7 +167,8 @@ def _tflite_forward(model, cache_dir: Path | None, cache_name: str) -> Callable:
             temporary.replace(cache_file)  # atomic: concurrent workers never read half a file
     interpreter = Interpreter(model_content=flatbuffer, num_threads=os.cpu_count())
     input_index = interpreter.get_input_details()[0]["index"]
-    output_index = interpreter.get_output_details()[0]["index"]
+    output = interpreter.get_output_details()[0]
+    output_index = output["index"]
     allocated_batch = [0]
 
     def forward(batch: np.ndarray) -> np.ndarray:
@@ -168,4 +180,4 @@ def _tflite_forward(model, cache_dir: Path | None, cache_name: str) -> Callable:
         interpreter.invoke()
         return interpreter.get_tensor(output_index).copy()
 
-    return forward
+    return forward, int(output["shape"][-1])

@@ -8,6 +8,7 @@ still ranks the same classes first, but moves these probabilities by 0.02 to 0.0
 
 import collections
 import pickle
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -253,3 +254,33 @@ def test_normalise_maps_pixels_to_the_training_range():
     assert normalised.dtype == np.float32
     np.testing.assert_allclose(normalised[0, 0, :, 0], [-127 / 128, 0, 1])
     np.testing.assert_array_equal(normalise(pixels.astype(np.float64)), normalised)
+
+
+LOAD_IN_A_FRESH_PROCESS = """
+import sys
+import numpy as np
+from recommender.encoders import load_encoder
+encoder = load_encoder("efficientnet_lite0", cache_dir=sys.argv[1])
+vector = encoder.encode(np.full((1, 224, 224, 3), 128, np.uint8))[0]
+print("RESULT", "tensorflow" in sys.modules, encoder.dim, " ".join(f"{v:.6f}" for v in vector[:8]))
+"""
+
+
+@pytest.mark.slow
+def test_a_process_with_the_converted_model_cached_never_loads_tensorflow(tmp_path):
+    # A web worker's search by photo: hundreds of MiB and seconds less without TensorFlow.
+    def fresh_process() -> list[str]:
+        run = subprocess.run(
+            [sys.executable, "-c", LOAD_IN_A_FRESH_PROCESS, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        # TensorFlow's converter prints to stdout too: the last line is the script's.
+        return run.stdout.splitlines()[-1].split()[1:]
+
+    converting, cached = fresh_process(), fresh_process()
+    assert converting[:2] == ["True", "1280"]  # nothing cached yet: built and converted
+    assert list((tmp_path).glob("efficientnet_lite0-*.tflite"))
+    assert cached[:2] == ["False", "1280"]
+    assert cached[2:] == converting[2:]  # the same model either way

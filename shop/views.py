@@ -117,16 +117,15 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     filters = filter_form.filters()
     rail = similar_products(product=product, k=RAIL_SIZE, filters=filters)
     cart = Cart(request.session)
+    ancestors = list(Category.objects.get_ancestors(product.category)) if product.category else []
     return render(
         request,
         "shop/product_detail.html",
         {
             "product": product,
             "images": list(product.images.all()),
-            "ancestors": (
-                list(Category.objects.get_ancestors(product.category)) if product.category else []
-            ),
-            "attributes": _attributes(product),
+            "ancestors": ancestors,
+            "attributes": _attributes(product, ancestors),
             "rail": rail,
             "rail_filtered": filter_form.active,
             "filter_query": _filter_query(request.GET),
@@ -136,9 +135,10 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _attributes(product: Product) -> list[tuple[str, str]]:
+def _attributes(product: Product, ancestors: list[Category]) -> list[tuple[str, str]]:
+    path = [*ancestors, product.category] if product.category else []
     rows = [
-        ("Category", str(product.category) if product.category else ""),
+        ("Category", " > ".join(category.name for category in path)),  # as str(category)
         ("Gender", product.get_gender_display()),
         ("Colour", product.colour),
         ("Season", product.get_season_display()),

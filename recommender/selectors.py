@@ -83,6 +83,24 @@ def similar_products(
     filters: ProductFilters = NO_FILTERS,
 ) -> list[SimilarProduct]:
     """The ``k`` best products for ``product``'s rail, never the product itself."""
+    image_weight = settings.RECOMMENDER_IMAGE_WEIGHT if image_weight is None else image_weight
+    text_weight = settings.RECOMMENDER_TEXT_WEIGHT if text_weight is None else text_weight
+    scores = similar_product_scores(
+        product=product, k=k, image_weight=image_weight, text_weight=text_weight, filters=filters
+    )
+    return _with_products(scores, image_weight, text_weight)
+
+
+def similar_product_scores(
+    *,
+    product: Product,
+    k: int = 10,
+    image_weight: float | None = None,
+    text_weight: float | None = None,
+    filters: ProductFilters = NO_FILTERS,
+) -> list[tuple[int, float, float, float]]:
+    """``similar_products`` as ``(product_id, score, image_score, text_score)``, best first:
+    the index's answer, without loading the products."""
     index = live_index()
     row = (
         index
@@ -98,7 +116,7 @@ def similar_products(
     query = _Query.of_stored(
         row, image=bool(image_weight and row.has_image), text=bool(text_weight and row.has_text)
     )
-    return _ranked(index, query, k, image_weight, text_weight, filters, exclude=product.pk)
+    return _top(index, query, k, image_weight, text_weight, filters, exclude=product.pk)
 
 
 def products_by_photo(

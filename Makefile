@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format schema
+.PHONY: install run test lint format schema bench
 
 # (Re)install whenever the pinned dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -34,3 +34,10 @@ format: install
 # The OpenAPI schema in the repository; a test fails when it no longer matches the code.
 schema: install
 	$(BIN)/python manage.py spectacular --validate --file docs/openapi.yaml
+
+# Every benchmark, written to bench/RESULTS.md (about an hour on 2 cores; QUICK=1 skips the
+# million-product run). Not part of `make test`: nothing in CI is timed. Needs wrk (apt).
+bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench $(if $(QUICK),--quick)

@@ -48,3 +48,38 @@ def test_the_exact_top_10_is_among_the_projections_top_100():
         ]
     )
     assert chance < 0.2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_projects_vectors_stored_before_it():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        [("recommender", "0003_evaluationrun")],
+        [("recommender", "0004_image_projection")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        product = old.get_model("shop", "Product").objects.create(
+            external_id="old-1", slug="old-1", title="Indexed before the projection"
+        )
+        index = old.get_model("recommender", "VectorIndex").objects.create(
+            encoder="efficientnet_lite0", encoder_version="v", state="live"
+        )
+        vector = np.random.default_rng(2).random(1280, dtype=np.float32)
+        old.get_model("recommender", "ProductEmbedding").objects.create(
+            index=index, product=product, encoder="efficientnet_lite0", status="done", image=vector
+        )
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        new = executor.loader.project_state(after).apps
+        row = new.get_model("recommender", "ProductEmbedding").objects.get(product_id=product.pk)
+        np.testing.assert_allclose(
+            np.asarray(row.image_projected), projection.project(vector), atol=1e-3
+        )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

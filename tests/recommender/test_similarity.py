@@ -7,9 +7,15 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from recommender import projection
 from recommender.encoders import UnreadableImage
 from recommender.models import ProductEmbedding, VectorIndex
-from recommender.selectors import live_index, products_by_photo, similar_products
+from recommender.selectors import (
+    live_index,
+    products_by_photo,
+    similar_product_scores,
+    similar_products,
+)
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
 from shop.sample_catalog import write_sample_catalog
@@ -42,6 +48,10 @@ def test_index_build_records_its_encoder_and_embeds_every_product(catalogue):
     assert rows.count() == 48
     assert set(rows.values_list("status", flat=True)) == {"done"}
     assert all(len(row.image) == 1280 and row.text is not None for row in rows)
+    # What the HNSW index searches: each vector's projection (float16 in the database).
+    for row in rows[:5]:
+        expected = projection.project(np.asarray(row.image))
+        np.testing.assert_allclose(np.asarray(row.image_projected), expected, atol=1e-3)
 
 
 def test_rail_has_k_products_never_itself_with_both_scores(catalogue):
@@ -52,6 +62,9 @@ def test_rail_has_k_products_never_itself_with_both_scores(catalogue):
     assert [r.score for r in rail] == sorted((r.score for r in rail), reverse=True)
     first = rail[0]
     assert first.score == pytest.approx(0.7 * first.image_score + 0.3 * first.text_score)
+    # The same ranking without the products loaded.
+    scores = similar_product_scores(product=product, k=10)
+    assert [(pk, score) for pk, score, *_ in scores] == [(r.product.pk, r.score) for r in rail]
     # The drawn T-shirts look alike and share words: they lead the rail.
     assert Counter(article(r.product) for r in rail[:5])["Tshirts"] >= 4
 

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT.parent / "shared/data/fashion-dev"
 
+SCALE = ["bench.scale", "--candidates", "40,100,200"]
 # (name, title, module and arguments, whether it reads the var/bench catalogue)
 STEPS = [
     (
@@ -39,19 +40,19 @@ STEPS = [
     (
         "scale-fashion-dev",
         "Rails against catalogue size: fashion-dev itself",
-        ["bench.scale", "--products", "4001", "--candidates", "40,100,200", "--text-refit"],
+        [*SCALE, "--products", "4001", "--text-refit"],
         False,
     ),
     (
         "scale-100k",
         "Rails against catalogue size: 100,000 products",
-        ["bench.scale", "--products", "100000", "--candidates", "40,100,200", "--text-refit"],
+        [*SCALE, "--products", "100000", "--text-refit", "--full-index"],
         False,
     ),
     (
         "scale-1m",
         "Rails against catalogue size: 1,000,000 products",
-        ["bench.scale", "--products", "1000000", "--candidates", "40,100,200"],
+        [*SCALE, "--products", "1000000"],
         False,
     ),
     (

@@ -8,8 +8,10 @@ while the current one runs through the model.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
+import sys
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -159,7 +161,9 @@ def _tflite_forward(model, cache_dir: Path | None, cache_name: str) -> tuple[Cal
     else:
         import tensorflow as tf
 
-        flatbuffer = tf.lite.TFLiteConverter.from_keras_model(_built(model)).convert()
+        # The converter narrates on stdout; a worker's or a command's stdout is not for that.
+        with contextlib.redirect_stdout(sys.stderr):
+            flatbuffer = tf.lite.TFLiteConverter.from_keras_model(_built(model)).convert()
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             temporary = cache_file.with_suffix(f".{os.getpid()}.tmp")

@@ -167,15 +167,20 @@ def wrk(base: str, script: Path, connections: int, seconds: int) -> dict:
     return {
         "connections": connections,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": to_ms(re.search(r"50%\s+(\S+)", output).group(1)),
-        "p99": to_ms(re.search(r"99%\s+(\S+)", output).group(1)),
+        # Anchored: "92.50%" in the thread statistics also contains "50%".
+        "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1)),
+        "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1)),
         "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "errors": errors + (int(non_2xx.group(1)) if non_2xx else 0),
     }
 
 
 def to_ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    """wrk's latency (``812.5us``, ``42.1ms``, ``1.2s``); infinite when nothing completed."""
+    matched = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if matched is None:  # "-nan": no request finished in the step
+        return float("inf")
+    number, unit = matched.groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 

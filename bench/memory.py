@@ -30,7 +30,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django.setup()
 from pathlib import Path
 from bench.memory import rss_mib
-from recommender.encoders import load_encoder, resnet50
+from recommender.encoders import resnet50
 from recommender.encoders.encoder import ImageEncoder
 name, photos = sys.argv[1], sys.argv[2:]
 before = rss_mib(os.getpid())
@@ -42,7 +42,8 @@ if name == "resnet50":
     encoder = ImageEncoder(name=name, version="bench", model=resnet50.build_model(weights),
                            normalise=resnet50.normalise, runtime="graph")
 else:
-    encoder = load_encoder(name)
+    from recommender.services import _encoder  # as a worker loads it (its conversion cached)
+    encoder = _encoder(name)
 for _ in encoder.encode_stream(enumerate(Path(p).read_bytes() for p in photos)):
     pass
 print(before, rss_mib(os.getpid()))
@@ -79,7 +80,7 @@ def main() -> None:
     batches = [ids[i : i + EMBED_TASK_SIZE] for i in range(0, len(ids), EMBED_TASK_SIZE)]
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
     command += ["--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "warning"]
-    worker = subprocess.Popen(command, env=os.environ.copy())
+    worker = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL)
     try:
         time.sleep(8)  # started and connected
         idle = rss_mib(worker.pid)

@@ -4,8 +4,8 @@ The score of a product for a query is ``w_image * image cosine + w_text * text c
 (0.7 / 0.3 by default). Each HNSW index (image, text) proposes its nearest neighbours under
 the same filters, the image index from short projections of the vectors
 (recommender/projection.py), and the union is ranked exactly by the weighted score over the
-full vectors. A product without an
-image vector scores on text alone, in its own rail and in others'.
+full vectors. A product without an image vector scores on text alone, in its own rail and in
+others'.
 
 A shopper's photo has no text, so search by photo borrows it: the text of the catalogue
 products the photo most resembles, weighted by how closely (pseudo-relevance feedback), then

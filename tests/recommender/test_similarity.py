@@ -270,3 +270,24 @@ def test_text_search_ranks_by_words_whatever_fields_a_product_has(catalogue):
     assert scores[placed.pk] == pytest.approx(scores[unplaced.pk]) and scores[placed.pk] > 0.5
     # Through the search itself (an exact scan proposes, words rank): a zebra tote comes first.
     assert products_by_text(text="zebra tote", k=3)[0].product.title == "Zebra canvas tote"
+
+
+def test_the_text_model_is_read_once_per_fit_not_per_search(catalogue):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from recommender.selectors import products_by_text
+    from recommender.services import text_index_refit_when_quiet
+
+    def model_reads() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert products_by_text(text="red tshirt", k=3)
+        return sum('"text_model"' in query["sql"] for query in queries.captured_queries)
+
+    model_reads()
+    assert model_reads() == 0  # the live index's row leaves it out; the parsed model is kept
+    VectorIndex.objects.update(text_changed_at=timezone.now())
+    text_index_refit_when_quiet(quiet_seconds=0)
+    assert model_reads() == 1  # a new fit is read once
+    assert model_reads() == 0

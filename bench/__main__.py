@@ -103,7 +103,8 @@ def main() -> None:
         minutes = (time.perf_counter() - start) / 60
         body = result.stdout.strip() if result.returncode == 0 else failure(result)
         print(body, flush=True)
-        shown = f"`python -m {' '.join(command)}` ({minutes:.1f} min)"
+        when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, {minutes:.1f} min"
+        shown = f"`python -m {' '.join(command)}` ({when})"
         sections[name] = f"{MARK}{name} -->\n## {title}\n\n{shown}\n\n{body}\n"
     # A partial run (--only) replaces its own sections and keeps the others.
     kept = previous_sections(args.output) if chosen else {}
@@ -148,10 +149,13 @@ def failure(result: subprocess.CompletedProcess) -> str:
     return f"**failed (exit {result.returncode})**\n\n```\n{tail}\n```"
 
 
-def header(run: list[str]) -> str:
-    commit = subprocess.run(
+def commit() -> str:
+    return subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
+
+
+def header(run: list[str]) -> str:
     memory = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
     cpu = next(
         (
@@ -165,7 +169,7 @@ def header(run: list[str]) -> str:
         "# Benchmark results\n\n"
         f"Written by `make bench` (`python -m bench`) on a machine with {os.cpu_count()} cores "
         f"({cpu}), {int(memory) / 1024**2:.0f} GiB, Python {platform.python_version()}, no GPU. "
-        f"Latest run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit {commit}: "
+        f"Latest run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit {commit()}: "
         + ", ".join(run)
         + " (each section gives its own command and duration). How to read them and the "
         "choices they led to: bench/README.md.\n\n"

@@ -139,7 +139,7 @@ def prepare_catalog(env: dict) -> None:
 
     manage("migrate", "--verbosity", "0")
     check = "from recommender.selectors import live_index; print(live_index() is not None)"
-    if manage("shell", "-c", check).stdout.strip() != "True":
+    if manage("shell", "--no-imports", "-c", check).stdout.strip() != "True":
         manage("import_catalog", str(CATALOG), "--default-stock", "10", "--demo-prices")
         manage("reindex")
 

@@ -83,8 +83,7 @@ def similar_products(
     filters: ProductFilters = NO_FILTERS,
 ) -> list[SimilarProduct]:
     """The ``k`` best products for ``product``'s rail, never the product itself."""
-    image_weight = settings.RECOMMENDER_IMAGE_WEIGHT if image_weight is None else image_weight
-    text_weight = settings.RECOMMENDER_TEXT_WEIGHT if text_weight is None else text_weight
+    image_weight, text_weight = _weights(image_weight, text_weight)
     scores = similar_product_scores(
         product=product, k=k, image_weight=image_weight, text_weight=text_weight, filters=filters
     )
@@ -111,12 +110,19 @@ def similar_product_scores(
     )
     if not row:
         return []
-    image_weight = settings.RECOMMENDER_IMAGE_WEIGHT if image_weight is None else image_weight
-    text_weight = settings.RECOMMENDER_TEXT_WEIGHT if text_weight is None else text_weight
+    image_weight, text_weight = _weights(image_weight, text_weight)
     query = _Query.of_stored(
         row, image=bool(image_weight and row.has_image), text=bool(text_weight and row.has_text)
     )
     return _top(index, query, k, image_weight, text_weight, filters, exclude=product.pk)
+
+
+def _weights(image_weight: float | None, text_weight: float | None) -> tuple[float, float]:
+    """The given weights, or the settings' where none is given."""
+    return (
+        settings.RECOMMENDER_IMAGE_WEIGHT if image_weight is None else image_weight,
+        settings.RECOMMENDER_TEXT_WEIGHT if text_weight is None else text_weight,
+    )
 
 
 def products_by_photo(
@@ -138,7 +144,7 @@ def products_by_photo(
     if index is None:
         return []
     image = encoder_for(index).encode_bytes(photo, box)
-    image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
+    image_weight, text_weight = _weights(None, None)
     text = None
     rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
     for _ in range(rounds):

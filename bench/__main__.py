@@ -67,6 +67,12 @@ STEPS = [
         ["bench.load", "--seconds", "60", "--profile", "bench/profiles"],
         True,
     ),
+    (
+        "overload",
+        "Twice the capacity: pages, photo searches and checkouts, open loop",
+        ["bench.overload", "--seconds", "60"],
+        True,
+    ),
     ("memory", "Memory: Celery worker and encoders", ["bench.memory", "--tasks", "20"], True),
 ]
 

@@ -1,4 +1,6 @@
-"""Refuse oversized requests from their Content-Length, before Django reads a byte of the body."""
+"""Requests turned away at the door: bodies too large (413), requests queued too long (503)."""
+
+import time
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -27,3 +29,46 @@ class RequestSizeLimitMiddleware:
                 return JsonResponse({"error": "too_large", "detail": message}, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class RequestQueueDeadlineMiddleware:
+    """503 at once for requests that waited in the queue longer than ``REQUEST_QUEUE_TIMEOUT``.
+
+    Past capacity, requests wait in the listen queue for a free worker; served in turn, every
+    one of them would come back later than the shopper waits, and the shop would spend all its
+    time on answers nobody reads. The proxy in front stamps each request with the time it came
+    in (nginx: ``X-Request-Start: t=${msec}``, see config/nginx); a request that waited too long
+    is turned away before it costs anything, so the workers catch up with the queue. A request
+    without the header (no proxy) is served as usual; a client that sends an old one only turns
+    its own request away.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timeout = settings.REQUEST_QUEUE_TIMEOUT
+        started = _request_start(request.META.get("HTTP_X_REQUEST_START", ""))
+        if timeout and started is not None and time.time() - started > timeout:
+            return busy_response(request)
+        return self.get_response(request)
+
+
+def _request_start(header: str) -> float | None:
+    """Seconds since the epoch from ``t=1764131234.567`` (nginx's ``$msec``), else None."""
+    try:
+        return float(header.removeprefix("t="))
+    except ValueError:
+        return None
+
+
+BUSY = "The shop is very busy right now. Please try again in a few seconds."
+
+
+def busy_response(request) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"error": "busy", "detail": BUSY}, status=503)
+    else:
+        response = HttpResponse(BUSY, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "5"
+    return response

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestQueueDeadlineMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -131,6 +132,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o644
 # Whole request bodies: a 10 MB photo plus its form fields; larger ones get a 413 unread.
 REQUEST_MAX_BYTES = 11 * 1024 * 1024
+# Requests that waited longer than this (seconds) for a free worker get a 503 at once, when
+# the proxy stamps X-Request-Start (config/nginx); 0 turns it off. See config/middleware.py.
+REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=5.0)
 
 # The shop
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")

@@ -7,14 +7,15 @@ generator: operations start on a schedule whatever the server answers, as shoppe
 a mix of product pages (70 %), searches by photo through the API (20 %) and checkouts (10 %:
 product page, add to cart, checkout page, place the order; each request of it counts).
 
-The first quarter of ``--seconds`` measures the capacity of that mix: operations per second
-completed with a few always in flight (closed loop). The rest offers ``--factor`` times that
-capacity. Every request carries ``X-Request-Start`` stamped as it is sent, as nginx stamps it
-in front of the shop (config/nginx), so that requests queued past ``REQUEST_QUEUE_TIMEOUT``
-are turned away with a 503. Afterwards every order whose confirmation a client saw is looked
-up in the database. "other" counts answers an operation did not expect (a checkout sent back
-to its cart, a 4xx). Exits 1 when a 5xx other than 503 came back or a confirmed order is
-missing. The photo-search rate limits are lifted: this measures the server, not the limits.
+After a 5 s warm-up, a quarter of the remaining ``--seconds`` measures the capacity of that
+mix: operations per second completed with a few always in flight (closed loop). The rest
+offers ``--factor`` times that capacity. Every request carries ``X-Request-Start`` stamped as
+it is sent, as nginx stamps it in front of the shop (config/nginx), so that requests queued
+past ``REQUEST_QUEUE_TIMEOUT`` are turned away with a 503. Afterwards every order whose
+confirmation a client saw is looked up in the database. "other" counts answers an operation
+did not expect (a checkout sent back to its cart, a 4xx). Exits 1 when a 5xx other than 503
+came back or a confirmed order is missing. The photo-search rate limits are lifted: this
+measures the server, not the limits.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bench.load import free_port, photo_body, start_gunicorn
 
 MIX = (("page", 0.7), ("photo", 0.2), ("checkout", 0.1))
 CLOSED_LOOP_IN_FLIGHT = 4  # two sync workers, each with one request queued behind it
+WARM_UP_S = 5  # encoders, caches and thumbnails, before anything is counted
 REQUEST_TIMEOUT_S = 20  # longer than any answer should take: a timeout is a failure
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HIDDEN = re.compile(r'name="(checkout_token|expected_total)" value="([^"]+)"')
@@ -156,6 +158,15 @@ def outcome_of(status: int | None, expected: int) -> str:
     return {503: "503 busy", 429: "429"}.get(status, f"{status}")
 
 
+def measuring(args) -> float:
+    """Seconds of the capacity phase: a quarter of what the warm-up leaves."""
+    return (args.seconds - WARM_UP_S) / 4
+
+
+def overloading(args) -> float:
+    return args.seconds - WARM_UP_S - measuring(args)
+
+
 async def closed_loop(shop: Shop, seconds: float, seed: int) -> Tally:
     tally, deadline = Tally(), time.perf_counter() + seconds
 
@@ -235,25 +246,25 @@ async def run(args, port: int, sample, bodies) -> tuple[Tally, Tally, float]:
     shop = Shop(f"http://127.0.0.1:{port}", connector, products, bodies)
     try:
         # Warm-up (encoders, caches, thumbnails); its orders are checked with the rest.
-        warm_up = await closed_loop(shop, 5, args.seed)
-        measure = args.seconds / 4
-        capacity = await closed_loop(shop, measure, args.seed)
+        warm_up = await closed_loop(shop, WARM_UP_S, args.seed)
+        capacity = await closed_loop(shop, measuring(args), args.seed)
         capacity.confirmed += warm_up.confirmed
-        rate = args.factor * capacity.ok() / measure
-        overload = await open_loop(shop, args.seconds - measure, rate, args.seed)
+        rate = args.factor * capacity.ok() / measuring(args)
+        overload = await open_loop(shop, overloading(args), rate, args.seed)
     finally:
         await connector.close()
     return capacity, overload, rate
 
 
 def report(args, capacity, overload, rate, confirmed, stored, new_orders) -> str:
-    measure = args.seconds / 4
+    measure, overload_s = measuring(args), overloading(args)
     lines = [
         f"gunicorn, {args.workers} sync workers, DEBUG off, REQUEST_QUEUE_TIMEOUT "
         f"{os.environ.get('REQUEST_QUEUE_TIMEOUT', '5')} s; mix "
         + ", ".join(f"{kind} {share:.0%}" for kind, share in MIX)
         + f"; capacity measured for {measure:.0f} s with {CLOSED_LOOP_IN_FLIGHT} operations in "
-        f"flight, then {args.factor:g}x that offered open-loop for {args.seconds - measure:.0f} s.",
+        f"flight, then {args.factor:g}x that offered open-loop for {overload_s:.0f} s "
+        f"({args.seconds:g} s in all with a {WARM_UP_S} s warm-up).",
         "",
         "| phase | operations/s offered | operations | ok | 503 busy | 429 | other 5xx "
         "| no answer | other | page p50/p99 ms | photo p50/p99 ms | checkout p50/p99 ms |",
@@ -283,7 +294,7 @@ def report(args, capacity, overload, rate, confirmed, stored, new_orders) -> str
     lines.append("")
     lines.append(
         f"- Capacity of the mix: {capacity.ok() / measure:.1f} operations/s; offered "
-        f"{rate:.1f}/s under overload, of which {overload.ok() / (args.seconds - measure):.1f}/s "
+        f"{rate:.1f}/s under overload, of which {overload.ok() / overload_s:.1f}/s "
         "were served."
     )
     statuses = Counter()

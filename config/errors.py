@@ -1,11 +1,51 @@
-"""Server errors: the API's JSON format under /api/, the shop's page elsewhere."""
+"""Server errors: the API's JSON format under /api/, the shop's page elsewhere.
 
-from django.http import JsonResponse
+A database that cannot be reached (restarting, failing over, out of connections) is not a bug
+in the shop: such a request gets a 503 with ``Retry-After``, and the next request, once the
+database is back, reconnects on its own (``CONN_HEALTH_CHECKS``). Django sends every exception
+that escapes a view or a middleware (sessions and authentication read the database too) to
+``handler500`` inside its ``except`` block, so this one place sees them all.
+"""
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import TemplateDoesNotExist, loader
 from django.views.defaults import server_error as django_server_error
+
+RETRY_AFTER_SECONDS = 30
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def server_error(request):
+    if database_unavailable(sys.exc_info()[1]):
+        return service_unavailable(request)
     if request.path.startswith("/api/"):
         detail = "Something went wrong on our side; it has been logged. Please try again."
         return JsonResponse({"error": "server_error", "detail": detail}, status=500)
     return django_server_error(request)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it was raised from, is the database being out of reach."""
+    while error is not None:
+        if isinstance(error, UNAVAILABLE):
+            return True
+        error = error.__cause__
+    return False
+
+
+def service_unavailable(request) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        detail = "The shop is briefly unavailable. Please try again in a moment."
+        response = JsonResponse({"error": "unavailable", "detail": detail}, status=503)
+    else:
+        try:
+            # No request: context processors (the cart) would read the session from the database.
+            body = loader.get_template("503.html").render()
+        except TemplateDoesNotExist:
+            body = "<h1>Back in a moment</h1>"
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -22,7 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Expression, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    CharField,
+    Expression,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce
 from pgvector import HalfVector, SparseVector, Vector
 from pgvector.django import CosineDistance, MaxInnerProduct
@@ -358,8 +368,17 @@ def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding
 
 
 def with_embedding_status(products: QuerySet[Product]) -> QuerySet[Product]:
-    """Annotate ``embedding_status`` (pending, done, failed or None) from the live index."""
-    status = ProductEmbedding.objects.filter(
+    """Annotate ``embedding_status`` from the live index: done, failed or pending, None when
+    there is no live index. A product without a row in it is pending: its message is queued,
+    or was lost with a broker outage or a crashed worker and the periodic sweep will queue it.
+    """
+    live = VectorIndex.objects.filter(state=VectorIndex.State.LIVE)
+    row_status = ProductEmbedding.objects.filter(
         index__state=VectorIndex.State.LIVE, product=OuterRef("pk")
     ).values("status")[:1]
-    return products.annotate(embedding_status=Subquery(status))
+    pending_if_live = live.values(status=Value(ProductEmbedding.Status.PENDING))[:1]
+    return products.annotate(
+        embedding_status=Coalesce(
+            Subquery(row_status), Subquery(pending_if_live), output_field=CharField()
+        )
+    )

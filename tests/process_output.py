@@ -16,6 +16,7 @@ class ProcessOutput:
     """The lines a process prints on stdout, read in a thread so that waiting can time out."""
 
     def __init__(self, process: subprocess.Popen):
+        self.process = process
         self._lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(
@@ -46,9 +47,24 @@ class ProcessOutput:
         )
 
 
+def wait_until(condition, timeout: float, output: ProcessOutput | None = None) -> None:
+    """Poll ``condition`` until it is true; fail after ``timeout`` s with what ``output`` printed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    printed = f"; the process printed:\n{output.everything()}" if output else ""
+    raise AssertionError(f"not done in {timeout} s{printed}")
+
+
 @contextmanager
 def celery_worker(env: dict[str, str], *options: str):
-    """A real worker process (solo pool) for this project; yields its output once it is ready."""
+    """A real worker process (solo pool) for this project; yields its output once it is ready.
+
+    ``output.process`` is the worker itself (one process with the solo pool), for a test that
+    kills it; it is stopped on the way out either way.
+    """
     process = subprocess.Popen(
         [
             sys.executable,

@@ -1,0 +1,36 @@
+import os
+
+import pytest
+from django.db import connection
+
+from recommender.services import index_build
+from shop.sample_catalog import write_sample_catalog
+from shop.services import catalog_import
+from tests.faults.servers import redis_server
+
+
+@pytest.fixture
+def indexed_shop(tmp_path, settings):
+    """The 48-product sample catalogue in a live efficientnet_lite0 index."""
+    settings.RECOMMENDER_TEXT_REFIT_DELAY = 1
+    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
+    return index_build(encoder="efficientnet_lite0")
+
+
+@pytest.fixture
+def redis(tmp_path):
+    """A redis-server of this test's own, which the test may stop and start."""
+    with redis_server(tmp_path / "redis") as server:
+        yield server
+
+
+@pytest.fixture
+def worker_env(media_root) -> dict[str, str]:
+    """The environment of a Celery worker on this test's database and media folder."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "VITRINE_TEST_WORKER_DATABASE": connection.settings_dict["NAME"],
+        "DJANGO_MEDIA_ROOT": str(media_root),
+        "RECOMMENDER_TEXT_REFIT_DELAY": "1",
+    }

@@ -16,7 +16,9 @@ COPY recommender ./recommender
 RUN pip install --no-cache-dir '.[s3]'
 
 COPY . .
+# Production settings refuse to start without a shared cache; collectstatic never connects to it.
 RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=localhost \
+        CACHE_URL=redis://unused:6379/1 \
         python manage.py collectstatic --noinput \
     && mkdir -p /app/media /app/var && chown vitrine:vitrine /app/media /app/var
 

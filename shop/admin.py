@@ -20,7 +20,8 @@ def thumbnail_html(image: ProductImage | None, size: int = THUMBNAIL_PX) -> str:
     if image is None or not image.image:
         return "—"
     return format_html(
-        '<img src="{}" alt="" loading="lazy" style="width:{}px;height:{}px;object-fit:contain">',
+        # Sized by attributes, fitted by static/css/admin.css: the CSP allows no inline style.
+        '<img src="{}" alt="" loading="lazy" width="{}" height="{}" class="product-thumbnail">',
         image.image.url,
         size,
         size,
@@ -111,6 +112,9 @@ class InStockFilter(admin.SimpleListFilter):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     list_display = [
         "thumbnail",
         "title",
@@ -167,6 +171,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="Embedding", ordering="embedding_status")
     def embedding(self, obj):
+        # Pending also covers a product not in the live index yet; None: no live index.
         return obj.embedding_status or "not indexed"
 
     @admin.display(description="Embedding")
@@ -178,7 +183,7 @@ class ProductAdmin(admin.ModelAdmin):
             return "No live index yet: run `manage.py reindex`."
         index, row = status
         if row is None:
-            return f"Not in {index} yet (queued, or picked up by the periodic sweep)."
+            return f"pending: not in {index} yet (queued, or picked up by the periodic sweep)"
         detail = f"{row.status} in {index}, encoder {index.encoder} {index.encoder_version}"
         return f"{detail}. Reason: {row.error}" if row.error else detail
 

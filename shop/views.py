@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.ratelimits import post_limit_exceeded
 from recommender.encoders import UnreadableImage
 from recommender.selectors import (
     SimilarProduct,
@@ -262,16 +264,34 @@ SEARCH_BEING_REBUILT = (
 )
 
 
+PHOTO_SEARCH_LIMITED = (
+    "You have searched by photo many times in a short while. Please wait {seconds} seconds "
+    "and try again; browsing works as usual."
+)
+
+
 @require_http_methods(["GET", "POST"])
 def photo_search(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
+    # PHOTO_SEARCH_RATE per client address (config/ratelimits.py).
+    retry_after = posted and post_limit_exceeded(
+        request, group="photo-search", rate=settings.PHOTO_SEARCH_RATE
+    )
     filter_form = ProductFilterForm(
         request.POST if posted else request.GET, colours=colour_choices()
     )
-    form = PhotoSearchForm(request.POST, request.FILES) if posted else PhotoSearchForm()
+    # Over the limit the photo is not decoded: the page comes back with the message.
+    form = (
+        PhotoSearchForm(request.POST, request.FILES)
+        if posted and not retry_after
+        else PhotoSearchForm()
+    )
     context = {"form": form, "filter_form": filter_form, "ready": live_index() is not None}
     status = 200
-    if posted:
+    if retry_after:
+        context["rate_limited"] = PHOTO_SEARCH_LIMITED.format(seconds=retry_after)
+        status = 429
+    elif posted:
         if form.is_valid():
             try:
                 context["results"] = products_by_photo(
@@ -299,7 +319,10 @@ def photo_search(request: HttpRequest) -> HttpResponse:
         if request.headers.get("Vitrine-Fragment") == "results"
         else "shop/photo_search.html"
     )
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _safe_next(request: HttpRequest) -> str:

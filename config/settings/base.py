@@ -4,8 +4,10 @@ Every variable is listed, with its default, in README.md and .env.example.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "treebeard",
+    "csp",  # its system checks catch settings in the pre-4.0 format
+    "django_ratelimit",  # its system checks refuse a cache that rate limits cannot count in
     "shop",
     "recommender",
 ]
@@ -40,6 +44,7 @@ MIDDLEWARE = [
     "config.middleware.RequestQueueDeadlineMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,10 +89,26 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: thumbnail sizes, filter menus and the API's rate limits. Per process by default;
+# Cache: thumbnail sizes, filter menus and the rate limits. Per process by default;
 # several web processes need a shared one (CACHE_URL=redis://host:6379/1) so that rate limits
 # count across them.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+SILENCED_SYSTEM_CHECKS = []
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # django-ratelimit 4.1 predates Django's own RedisCache and warns that it is "not officially
+    # supported" (jsocol/django-ratelimit#283). It has what the counts need: an atomic add
+    # (SET NX) and increment (INCRBY), shared by every process.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
+
+# Rate limits (config/ratelimits.py), per client address as DRF's throttles see it (behind
+# DJANGO_NUM_PROXIES proxies, the address they report), counted in the default cache. Only
+# POSTs count. Rates: "N/s", "N/min", "N/h", "N/d" (the syntax DRF's rates also accept).
+RATELIMIT_IP_META_KEY = "config.ratelimits.client_address"
+# Password guesses through the admin's login form.
+LOGIN_RATE = env("LOGIN_RATE", default="10/min")
+# Searches by photo through the storefront's page. The API's photo search is counted apart, by
+# its DRF throttle (API_PHOTO_SEARCH_RATE, below): each is a budget of its own.
+PHOTO_SEARCH_RATE = env("PHOTO_SEARCH_RATE", default="30/min")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -125,6 +146,46 @@ if env("AWS_STORAGE_BUCKET_NAME", default=""):
             "file_overwrite": False,
         },
     }
+
+# Content-Security-Policy (django-csp), the same in every environment so that the tests see
+# what production sends: scripts, styles, frames, fonts and connections from this site only,
+# and nothing inline (templates and static/ have no inline script, style or on* handler).
+# Pages that need more widen it with the narrowest django-csp decorator, each saying why:
+# the Insights report (recommender/admin.py), Swagger UI and Redoc (config/urls.py). The
+# browser tests fail on any violation (tests/browser/conftest.py).
+
+# Product photos from elsewhere than this site: CSP_MEDIA_ORIGINS, or else where an absolute
+# MEDIA_URL or the S3 bucket serves them from.
+_media_origins = env.list("CSP_MEDIA_ORIGINS", default=[])
+if not _media_origins:
+    _media_urls = [MEDIA_URL]
+    if "OPTIONS" in STORAGES["default"]:
+        _s3 = STORAGES["default"]["OPTIONS"]
+        if _s3["custom_domain"]:
+            _media_urls.append(f"https://{_s3['custom_domain']}/")
+        elif _s3["endpoint_url"]:
+            _media_urls.append(_s3["endpoint_url"])
+        else:  # AWS itself: virtual-hosted URLs, with or without the region
+            _media_urls.append(f"https://{_s3['bucket_name']}.s3.amazonaws.com/")
+            if _s3["region_name"]:
+                _bucket_host = f"{_s3['bucket_name']}.s3.{_s3['region_name']}.amazonaws.com"
+                _media_urls.append(f"https://{_bucket_host}/")
+    _media_origins = [
+        f"{url.scheme}://{url.netloc}" for url in map(urlsplit, _media_urls) if url.netloc
+    ]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # blob: the preview of the shopper's own photo on the search-by-photo page.
+        "img-src": [SELF, "blob:", *_media_origins],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Uploads: product photos are small; anything bigger than this is refused before decoding.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -165,9 +226,19 @@ RECOMMENDER_CACHE_DIR = Path(env("RECOMMENDER_CACHE_DIR", default=str(VAR_DIR / 
 # file-system transport in VAR_DIR/celery: a real broker shared by processes on one machine,
 # needing no server. Production uses Redis.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis: a message taken by a worker that dies before acknowledging it (tasks are
+    # acks_late) goes back to the queue after this many seconds. Keep it above the longest
+    # task (CELERY_TASK_TIME_LIMIT), or a slow task would also run on a second worker.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # Sending a task fails at once when the broker is down, instead of retrying for seconds
+    # inside an admin's request; recommender.services.enqueue logs it and the sweep catches up.
+    # (A worker reconnects under its own policy, CELERY_BROKER_CONNECTION_MAX_RETRIES.)
+    "max_retries": 0,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
         "control_folder": str(_celery_dir / "control"),

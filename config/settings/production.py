@@ -1,5 +1,7 @@
 """Production: secrets and hosts from the environment, HTTPS everywhere, compressed static files."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import STORAGES, env
 
@@ -7,6 +9,22 @@ DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuse to start without one
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Rate limits (login, search by photo, the API) count in the cache: it must be one that every
+# web process shares and increments atomically (Redis or Memcached). No default: refuse to
+# start without one, rather than let each process keep counts of its own.
+CACHES = {"default": env.cache("CACHE_URL")}
+_UNSHARED_CACHES = {
+    "django.core.cache.backends.dummy.DummyCache",
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.filebased.FileBasedCache",  # no atomic increment
+    "django.core.cache.backends.db.DatabaseCache",  # no atomic increment
+}
+if CACHES["default"]["BACKEND"] in _UNSHARED_CACHES:
+    raise ImproperlyConfigured(
+        f"CACHE_URL must name a cache shared by every process (redis://host:6379/1), not "
+        f"{CACHES['default']['BACKEND']}: rate limits count in it."
+    )
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 

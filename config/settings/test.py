@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR, env
+from .base import CACHES, DATABASES, SILENCED_SYSTEM_CHECKS, VAR_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-secret"
@@ -20,3 +20,13 @@ WHITENOISE_AUTOREFRESH = True
 # A Celery worker that a test starts must use the database that test uses.
 if env("VITRINE_TEST_WORKER_DATABASE", default=""):
     DATABASES["default"]["NAME"] = env("VITRINE_TEST_WORKER_DATABASE")
+
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+    # Without CACHE_URL the cache is per process, so django-ratelimit's checks call it not
+    # shared (E003) and not on its list (W001). One process is all there is here (the tests and
+    # their live server thread). production.py refuses to start without a shared cache.
+    SILENCED_SYSTEM_CHECKS = [
+        *SILENCED_SYSTEM_CHECKS,
+        "django_ratelimit.E003",
+        "django_ratelimit.W001",
+    ]

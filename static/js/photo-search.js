@@ -77,8 +77,9 @@
         signal: pending.signal,
         credentials: "same-origin",
       });
-      // Results, or our own error panel (bad photo; search being rebuilt after an update).
-      const ours = response.ok || response.status === 400 || response.status === 503;
+      // Results, or our own error panel (bad photo; too many searches, 429; search being
+      // rebuilt after an update).
+      const ours = response.ok || [400, 429, 503].includes(response.status);
       if (!ours || !response.headers.get("content-type")?.includes("text/html")) {
         showError(response.status === 403
           ? "Your session expired. Reload the page and try again."

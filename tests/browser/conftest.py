@@ -7,6 +7,10 @@ runs after this folder (tests/config, tests/recommender and tests/shop all sort 
 tests/browser). ``chromium`` below is package-scoped: Playwright, its loop and the relaxed
 async check (see ``_playwright``) end with the last browser test. Nothing here uses
 pytest-playwright's fixtures, so its options (--headed, --browser...) do not apply.
+
+Every page these tests open runs under the site's Content-Security-Policy, and a test fails
+when the browser reports any violation of it (``csp_violations``): the features the tests drive
+are then known to work under the policy that production sends.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,17 +67,92 @@ def chromium(_playwright):
     browser.close()
 
 
+# In every document where scripts run: each violation, with its directive and what it blocked.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__vitrineCspViolation?.(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "?"} in ${event.documentURI}` +
+      (event.sample ? ` (${event.sample})` : "")
+  );
+}, true);
+"""
+CSP_VIOLATIONS = pytest.StashKey["CspViolations"]()
+
+
+class CspViolations(list):
+    """What the browser reported as Content-Security-Policy violations, one line each.
+
+    Two sources, as neither sees everything: the ``securitypolicyviolation`` event (which
+    directive, what was blocked) in documents that run scripts, and Chromium's console errors
+    (every document, the sandboxed Insights report included, where no script runs). A violation
+    in a scripted page is thus usually listed twice.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contexts: list = []
+
+    def watch(self, context) -> None:
+        self.contexts.append(context)
+        context.expose_binding("__vitrineCspViolation", lambda source, text: self.append(text))
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            where = message.page.url if message.page else "a worker"
+            self.append(f"console on {where}: {message.text}")
+
+    def flush(self) -> None:
+        """Take in the reports the browser sent before now (they arrive between commands)."""
+        from playwright.sync_api import Error
+
+        for context in self.contexts:
+            for page in context.pages:
+                with suppress(Error):  # a page being closed or navigated away has nothing to add
+                    page.evaluate("0")
+
+
 @pytest.fixture
-def new_shop_page(chromium, live_server) -> Iterator[Callable[..., object]]:
+def csp_violations(request) -> CspViolations:
+    """The CSP violations in this test's pages; the test fails if any is left at its end (a
+    test that provokes one on purpose checks it, then empties the list)."""
+    violations = CspViolations()
+    request.node.stash[CSP_VIOLATIONS] = violations
+    return violations
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    violations = item.stash.get(CSP_VIOLATIONS, None)
+    try:
+        result = yield
+    finally:
+        if violations is not None:
+            violations.flush()
+            if violations:  # shown with the test's own failure too: it may be why it failed
+                item.add_report_section("call", "CSP violations", "\n".join(violations))
+    if violations:
+        pytest.fail(
+            "the browser reported Content-Security-Policy violations:\n" + "\n".join(violations),
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.fixture
+def new_shop_page(chromium, live_server, csp_violations) -> Iterator[Callable[..., object]]:
     """``new_shop_page(**context_options)``: a page in a fresh browser context (empty cache, no
-    cookies) whose relative URLs go to the live server. Asking for ``live_server`` also gives
-    the test ``transactional_db``: the server thread only sees committed data."""
+    cookies) whose relative URLs go to the live server, its CSP violations recorded. Asking for
+    ``live_server`` also gives the test ``transactional_db``: the server thread only sees
+    committed data."""
     contexts = []
 
     def make(**options):
         options.setdefault("viewport", {"width": 1280, "height": 900})
         context = chromium.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(TIMEOUT_MS)
+        csp_violations.watch(context)
         contexts.append(context)
         return context.new_page()
 

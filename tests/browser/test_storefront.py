@@ -137,7 +137,9 @@ def settle(page: Page) -> None:
         """() => document.querySelectorAll('img[loading="lazy"]')
             .forEach((image) => { image.loading = "eager"; })"""
     )
-    page.wait_for_function("[...document.images].every((image) => image.complete)")
+    # A function, not an expression: Playwright evaluates an expression again at each poll,
+    # which the pages' CSP refuses (no 'unsafe-eval'); a function is evaluated once.
+    page.wait_for_function("() => [...document.images].every((image) => image.complete)")
     broken = page.evaluate(
         "[...document.images].filter((i) => !i.naturalWidth).map((i) => i.currentSrc || i.src)"
     )
@@ -278,6 +280,27 @@ def test_a_file_that_is_not_a_photo_is_refused_with_a_message(shop_page, catalog
     expect(panel).to_contain_text("not an image")
     expect(shop_page.locator(".results-grid")).to_have_count(0)
     expect(shop_page.locator("#preview-image")).to_be_hidden()
+
+
+def test_too_many_searches_are_explained_in_place_and_the_photo_stays(
+    shop_page, transactional_db, settings
+):
+    settings.PHOTO_SEARCH_RATE = "1/min"  # the live server runs in this process
+    shop_page.goto("/search/photo/")
+    photo = {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}
+    with shop_page.expect_response(is_photo_search) as response:
+        photo_input(shop_page).set_input_files(files=[photo])
+    assert response.value.status == 200  # searched (an empty shop: nothing matches)
+
+    with shop_page.expect_response(is_photo_search) as response:
+        shop_page.locator("#photo-submit").click()
+    assert response.value.status == 429
+    panel = shop_page.locator(".error-panel")
+    expect(panel).to_have_attribute("role", "alert")
+    expect(panel.get_by_role("heading", name="Too many searches")).to_be_focused()
+    wait = response.value.headers["retry-after"]
+    expect(panel).to_contain_text(f"Please wait {wait} seconds and try again")
+    expect(shop_page.locator("#preview-image")).to_be_visible()  # ready for another try
 
 
 @pytest.mark.fashion_dev

@@ -5,34 +5,95 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    # Only what the test gives: none of the Django or cache settings of the shell running it.
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "CACHE_URL"
+    }
     environ.update({"DJANGO_SETTINGS_MODULE": "config.settings.production", **env})
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True
     )
 
 
+SECRET = "k" * 20 + "-production-like-secret-" + "x9" * 20
+SHARED_CACHE = "redis://127.0.0.1:6379/13"
+
+
 def test_production_refuses_to_start_without_a_secret_key():
-    result = manage("check", DJANGO_ALLOWED_HOSTS="shop.example.com")
+    result = manage("check", DJANGO_ALLOWED_HOSTS="shop.example.com", CACHE_URL=SHARED_CACHE)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize("cache", [None, "locmemcache://", "filecache:///tmp/vitrine-cache"])
+def test_production_refuses_to_start_without_a_shared_cache(cache):
+    """Rate limits count in the cache: one per process would multiply every limit."""
+    env = {"CACHE_URL": cache} if cache else {}
+    result = manage("check", DJANGO_SECRET_KEY=SECRET, DJANGO_ALLOWED_HOSTS="x.example", **env)
+    assert result.returncode != 0
+    assert "CACHE_URL" in result.stderr.splitlines()[-1]
+
+
 def test_production_settings_pass_the_deployment_checklist():
+    production = {
+        "DJANGO_SECRET_KEY": SECRET,
+        "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+        "CACHE_URL": SHARED_CACHE,
+    }
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production)
+    assert result.returncode == 0, result.stderr
+    assert "no issues (1 silenced)" in result.stdout
+    # The one: django-ratelimit's "not officially supported" for Django's own RedisCache.
+    silenced = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SILENCED_SYSTEM_CHECKS)",
+        **production,
+    )
+    assert silenced.stdout.splitlines()[-1] == "['django_ratelimit.W001']", silenced.stderr
+
+
+def test_local_settings_pass_the_checks_with_a_cache_per_process():
+    """django-ratelimit's cache checks are silenced there, and only those."""
     result = manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DJANGO_SECRET_KEY="k" * 20 + "-production-like-secret-" + "x9" * 20,
-        DJANGO_ALLOWED_HOSTS="shop.example.com",
+        "check", "--fail-level", "WARNING", DJANGO_SETTINGS_MODULE="config.settings.local"
     )
     assert result.returncode == 0, result.stderr
-    assert "no issues (0 silenced)" in result.stdout
+    assert "no issues (2 silenced)" in result.stdout
+
+
+def test_the_content_security_policy_allows_photos_from_the_media_bucket():
+    show = (
+        "from django.conf import settings; "
+        "print(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'])"
+    )
+    local = {"DJANGO_SETTINGS_MODULE": "config.settings.local"}
+    plain = manage("shell", "-c", show, **local)
+    assert plain.stdout.splitlines()[-1] == "[\"'self'\", 'blob:']", plain.stderr
+    cdn = manage(
+        "shell",
+        "-c",
+        show,
+        **local,
+        AWS_STORAGE_BUCKET_NAME="shop-media",
+        AWS_S3_CUSTOM_DOMAIN="media.example.com",
+    )
+    assert cdn.stdout.splitlines()[-1] == "[\"'self'\", 'blob:', 'https://media.example.com']"
+    minio = manage(
+        "shell",
+        "-c",
+        show,
+        **local,
+        AWS_STORAGE_BUCKET_NAME="shop-media",
+        AWS_S3_ENDPOINT_URL="https://minio.internal:9000",
+    )
+    assert minio.stdout.splitlines()[-1].endswith("'blob:', 'https://minio.internal:9000']")
 
 
 def test_media_go_to_an_s3_compatible_bucket_when_one_is_configured():

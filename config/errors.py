@@ -12,6 +12,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template import TemplateDoesNotExist, loader
+from django.utils.html import escape
 from django.views.defaults import server_error as django_server_error
 
 RETRY_AFTER_SECONDS = 30
@@ -36,16 +37,25 @@ def database_unavailable(error: BaseException | None) -> bool:
     return False
 
 
-def service_unavailable(request) -> HttpResponse:
+UNAVAILABLE_DETAIL = "The shop is briefly unavailable. Please try again in a moment."
+
+
+def service_unavailable(
+    request,
+    *,
+    error: str = "unavailable",
+    detail: str = UNAVAILABLE_DETAIL,
+    retry_after: int = RETRY_AFTER_SECONDS,
+) -> HttpResponse:
+    """503 with ``Retry-After``: JSON under /api/, else the self-contained 503 page."""
     if request.path.startswith("/api/"):
-        detail = "The shop is briefly unavailable. Please try again in a moment."
-        response = JsonResponse({"error": "unavailable", "detail": detail}, status=503)
+        response = JsonResponse({"error": error, "detail": detail}, status=503)
     else:
         try:
             # No request: context processors (the cart) would read the session from the database.
-            body = loader.get_template("503.html").render()
+            body = loader.get_template("503.html").render({"detail": detail})
         except TemplateDoesNotExist:
-            body = "<h1>Back in a moment</h1>"
+            body = f"<h1>Back in a moment</h1><p>{escape(detail)}</p>"
         response = HttpResponse(body, status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(retry_after)
     return response

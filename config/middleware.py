@@ -5,6 +5,8 @@ import time
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
+from config.errors import service_unavailable
+
 
 class RequestSizeLimitMiddleware:
     """413 for bodies over ``REQUEST_MAX_BYTES`` (a photo of at most 10 MB plus form fields).
@@ -66,9 +68,4 @@ BUSY = "The shop is very busy right now. Please try again in a few seconds."
 
 
 def busy_response(request) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"error": "busy", "detail": BUSY}, status=503)
-    else:
-        response = HttpResponse(BUSY, status=503, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = "5"
-    return response
+    return service_unavailable(request, error="busy", detail=BUSY, retry_after=5)

@@ -351,6 +351,18 @@ def text_index_refit_when_quiet(*, quiet_seconds: float) -> float:
     return 0
 
 
+def text_refit_overdue() -> bool:
+    """Whether a catalogue change has waited for its text refit longer than the refit's delay
+    plus the time a queued message may take: its message was lost (the broker was down when the
+    product was saved), and the sweep must queue the refit again."""
+    waited = timedelta(seconds=settings.RECOMMENDER_TEXT_REFIT_DELAY) + SWEEP_GRACE
+    return (
+        VectorIndex.objects.exclude(state=VectorIndex.State.RETIRED)
+        .filter(text_changed_at__lt=timezone.now() - waited)
+        .exists()
+    )
+
+
 def products_needing_embedding() -> list[int]:
     """Products whose vectors are missing or behind their photo in the live index.
 
@@ -402,7 +414,6 @@ def _text_refit(index: VectorIndex) -> None:
     ]
     with transaction.atomic():
         VectorIndex.objects.filter(pk=index.pk).update(text_model=model, text_fitted_at=started)
-        index.text_model, index.text_fitted_at = model, started
         # New rows start pending (no image vector yet); existing ones only get their text.
         ProductEmbedding.objects.bulk_create(
             rows,
@@ -411,3 +422,4 @@ def _text_refit(index: VectorIndex) -> None:
             update_fields=["text", "updated_at"],
             batch_size=1000,
         )
+    index.text_model, index.text_fitted_at = model, started  # only once it is committed

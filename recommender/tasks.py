@@ -31,10 +31,13 @@ def refit_text_index() -> None:
 
 @shared_task(**IDEMPOTENT)
 def sweep_embeddings() -> int:
-    """Queue every product whose vectors are missing or out of date; returns how many."""
+    """Queue every product whose vectors are missing or out of date, and a text refit whose
+    message was lost; returns how many products."""
     product_ids = services.products_needing_embedding()
     for start in range(0, len(product_ids), services.EMBED_TASK_SIZE):
         services.enqueue(embed_products, product_ids[start : start + services.EMBED_TASK_SIZE])
+    if services.text_refit_overdue():
+        services.enqueue(refit_text_index)
     return len(product_ids)
 
 

@@ -3,13 +3,15 @@ pending, and once Redis is back the periodic sweep embeds it."""
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
+from django.db.models import F
 from django.urls import reverse
 
-from recommender.models import ProductEmbedding
+from recommender.models import ProductEmbedding, VectorIndex
 from recommender.selectors import live_index
 from recommender.tasks import sweep_embeddings
 from shop.models import Product
@@ -53,6 +55,8 @@ def test_a_save_while_redis_is_down_succeeds_shows_pending_and_the_sweep_embeds_
         assert "pending: not in efficientnet_lite0 index" in change_page.content.decode()
 
         redis.start()  # same port, empty: the messages of the save are gone for good
+        # The sweep comes minutes later: long enough for the lost text refit to be overdue.
+        VectorIndex.objects.update(text_changed_at=F("text_changed_at") - timedelta(hours=1))
         with celery_worker(worker_env, "-b", redis.url, "worker") as worker:
             sweep_embeddings.delay()  # what beat sends every RECOMMENDER_SWEEP_SECONDS
             wait_until(
@@ -62,4 +66,7 @@ def test_a_save_while_redis_is_down_succeeds_shows_pending_and_the_sweep_embeds_
                 120,
                 worker,
             )
+            # The text refit queued by the save was lost too; the sweep queued it again.
+            wait_until(lambda: live_index().text_changed_at is None, 120, worker)
+    assert "outage" in live_index().text_model["vocabulary"]
     assert embedding_cell(client, product) == "done"

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 import environ
 from csp.constants import NONE, SELF
 
+from config.cache import resilient
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
@@ -91,19 +93,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: thumbnail sizes, filter menus and the rate limits. Per process by default;
 # several web processes need a shared one (CACHE_URL=redis://host:6379/1) so that rate limits
-# count across them.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# count across them. Redis out of reach is a cache miss, not an error (config/cache.py).
+CACHES = {"default": resilient(env.cache("CACHE_URL", default="locmemcache://"))}
 SILENCED_SYSTEM_CHECKS = []
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # django-ratelimit 4.1 predates Django's own RedisCache and warns that it is "not officially
-    # supported" (jsocol/django-ratelimit#283). It has what the counts need: an atomic add
-    # (SET NX) and increment (INCRBY), shared by every process.
+if CACHES["default"]["BACKEND"] == "config.cache.ResilientRedisCache":
+    # django-ratelimit 4.1 predates Django's own RedisCache (which this one extends) and warns
+    # that it is "not officially supported" (jsocol/django-ratelimit#283). It has what the
+    # counts need: an atomic add (SET NX) and increment (INCRBY), shared by every process.
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.W001")
 
 # Rate limits (config/ratelimits.py), per client address as DRF's throttles see it (behind
 # DJANGO_NUM_PROXIES proxies, the address they report), counted in the default cache. Only
 # POSTs count. Rates: "N/s", "N/min", "N/h", "N/d" (the syntax DRF's rates also accept).
 RATELIMIT_IP_META_KEY = "config.ratelimits.client_address"
+# While the cache is out of reach (config/cache.py), let requests through uncounted rather
+# than refuse every login and photo search: an outage must not lock the shop's staff out.
+RATELIMIT_FAIL_OPEN = True
 # Password guesses through the admin's login form.
 LOGIN_RATE = env("LOGIN_RATE", default="10/min")
 # Searches by photo through the storefront's page. The API's photo search is counted apart, by

@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.cache import resilient
+
 from .base import *  # noqa: F403
 from .base import STORAGES, env
 
@@ -13,7 +15,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Rate limits (login, search by photo, the API) count in the cache: it must be one that every
 # web process shares and increments atomically (Redis or Memcached). No default: refuse to
 # start without one, rather than let each process keep counts of its own.
-CACHES = {"default": env.cache("CACHE_URL")}
+CACHES = {"default": resilient(env.cache("CACHE_URL"))}
 _UNSHARED_CACHES = {
     "django.core.cache.backends.dummy.DummyCache",
     "django.core.cache.backends.locmem.LocMemCache",

@@ -130,7 +130,7 @@ def test_a_shared_redis_cache_when_one_is_configured():
     second = manage(
         "shell", "-c", count, DJANGO_SETTINGS_MODULE="config.settings.local", CACHE_URL=url
     )
-    assert first.stdout.split()[-2:] == ["RedisCache", "1"], first.stderr
-    assert second.stdout.split()[-2:] == ["RedisCache", "2"], second.stderr
+    assert first.stdout.split()[-2:] == ["ResilientRedisCache", "1"], first.stderr
+    assert second.stdout.split()[-2:] == ["ResilientRedisCache", "2"], second.stderr
     local = manage("shell", "-c", count, DJANGO_SETTINGS_MODULE="config.settings.local")
     assert local.stdout.split()[-2] == "LocMemCache", local.stderr

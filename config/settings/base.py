@@ -240,6 +240,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # inside an admin's request; recommender.services.enqueue logs it and the sweep catches up.
     # (A worker reconnects under its own policy, CELERY_BROKER_CONNECTION_MAX_RETRIES.)
     "max_retries": 0,
+    # A Redis that drops packets (rather than refusing) must not hold a save for long either.
+    "socket_connect_timeout": 2,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_dir = VAR_DIR / "celery"

@@ -100,6 +100,37 @@ class CheckoutForm(forms.ModelForm):
         }
 
 
+class ProductPhotoFormField(forms.ImageField):
+    """A product photo in a model form (the admin's photo inline).
+
+    Django's image field judges a file by its name's extension, then opens it with every
+    Pillow plugin (TIFF, EPS, PSD, ...) and answers "not an image or a corrupted image" for
+    all that fails. Here ``check_image`` alone decides, from the bytes, and the message says
+    why: a JPEG called ``IMG_0001`` is a photo, a BMP is refused whatever it is called, and
+    only Pillow's JPEG, PNG, WebP and GIF readers see what was uploaded.
+    """
+
+    default_validators = []
+
+    def to_python(self, data):
+        upload = forms.FileField.to_python(self, data)  # name, emptiness; not Pillow
+        if upload is None:
+            return None
+        try:
+            if upload.size > MAX_IMAGE_BYTES:  # before reading a byte of it
+                raise InvalidImage(f"the file is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+            upload.seek(0)
+            check_image(upload.read())
+        except InvalidImage as error:
+            raise ValidationError(
+                f"Upload a valid image. This photo cannot be used: {error}.",
+                code="invalid_image",
+            ) from error
+        finally:
+            upload.seek(0)
+        return upload
+
+
 class PhotoSearchForm(forms.Form):
     """A shopper's photo (checked, never stored) and an optional crop box, as fractions."""
 

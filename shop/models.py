@@ -5,8 +5,11 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import ImageFieldFile
 from django.utils.crypto import get_random_string
 from treebeard.mp_tree import MP_Node
+
+from shop.images import image_extension
 
 
 class Category(MP_Node):
@@ -109,7 +112,10 @@ IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
 
 
 def product_image_upload_to(instance: "ProductImage", filename: str) -> str:
-    """A random name: uploads never collide, and the client's name never reaches the path."""
+    """A random name: uploads never collide, and the client's name never reaches the path.
+
+    ``filename`` is ``photo`` plus the extension of the file's content (``ProductPhotoFile``).
+    """
     extension = PurePath(filename).suffix.lower()
     if extension not in IMAGE_EXTENSIONS:
         extension = ""
@@ -117,9 +123,36 @@ def product_image_upload_to(instance: "ProductImage", filename: str) -> str:
     return f"products/{name[:2]}/{name}{extension}"
 
 
+class ProductPhotoFile(ImageFieldFile):
+    """A product photo's file, named by what its bytes are, whatever the uploader called it.
+
+    Every way a photo is stored (admin form, API, catalogue import) ends in ``save``; the
+    extension decides the type every server gives the file (Django's static view, nginx, S3),
+    so a PNG sent as ``photo.gif`` or a JPEG sent as ``page.html`` is stored as what it is.
+    """
+
+    def save(self, name, content, save=True):
+        content.seek(0)
+        extension = image_extension(content.read(12))
+        content.seek(0)
+        super().save(f"photo{extension}", content, save)
+
+
+class ProductPhotoField(models.ImageField):
+    """An image field whose files are named by their content and whose form field (the
+    admin's) does not judge a photo by its file name either."""
+
+    attr_class = ProductPhotoFile
+
+    def formfield(self, **kwargs):
+        from shop.forms import ProductPhotoFormField  # shop.forms imports this module
+
+        return super().formfield(**{"form_class": ProductPhotoFormField, **kwargs})
+
+
 class ProductImage(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
-    image = models.ImageField(
+    image = ProductPhotoField(
         upload_to=product_image_upload_to, width_field="width", height_field="height"
     )
     width = models.PositiveIntegerField(editable=False, null=True)

@@ -33,6 +33,9 @@ def decode(
     """Decode photo bytes to a ``(size, size, 3)`` uint8 RGB array.
 
     ``box`` keeps only that region of the upright photo (a shopper's crop of a busy photo).
+    Whatever the bytes, the only error is ``UnreadableImage``; limits on size, pixels and
+    structure are not checked here: photos from outside pass ``shop.images.check_image`` first
+    (tests/security/test_image_fuzz.py fuzzes both).
     """
     try:
         with Image.open(BytesIO(data)) as image:

@@ -1,3 +1,5 @@
+import hashlib
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -10,7 +12,6 @@ from treebeard.forms import movenodeform_factory
 from recommender.selectors import embedding_status, with_embedding_status
 from recommender.services import product_photo_duplicates, products_changed, products_reembed
 from shop import services
-from shop.images import InvalidImage, check_image
 from shop.models import Category, Order, OrderLine, Product, ProductImage
 
 THUMBNAIL_PX = 64
@@ -44,13 +45,10 @@ class ProductImageForm(forms.ModelForm):
     def clean_image(self):
         upload = self.cleaned_data["image"]
         if upload and "image" in self.changed_data:
+            # Its form field (shop.forms.ProductPhotoFormField) has checked the photo already.
             upload.seek(0)
-            try:
-                checked = check_image(upload.read())
-            except InvalidImage as error:
-                raise ValidationError(f"This photo cannot be used: {error}.") from error
+            self.instance.sha256 = hashlib.sha256(upload.read()).hexdigest()
             upload.seek(0)
-            self.instance.sha256 = checked.sha256
         return upload
 
 
@@ -114,6 +112,15 @@ class InStockFilter(admin.SimpleListFilter):
 class ProductAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        # A refused save (a photo that cannot be used, say) shows the form with its errors, as
+        # Django's admin does, but as a 400: scripts and logs see that nothing was saved.
+        context = getattr(response, "context_data", None) or {}
+        if request.method == "POST" and response.status_code == 200 and context.get("errors"):
+            response.status_code = 400
+        return response
 
     list_display = [
         "thumbnail",

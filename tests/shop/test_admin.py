@@ -102,7 +102,7 @@ def test_adding_a_product_with_a_photo_makes_it_primary(staff_client):
 def test_a_file_that_is_not_a_photo_is_refused_with_a_reason(staff_client):
     fake = SimpleUploadedFile("shirt.jpg", b"<html><script>alert(1)</script></html>", "image/jpeg")
     response = staff_client.post(reverse("admin:shop_product_add"), _add_form(fake))
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Upload a valid image" in response.content.decode()
     assert not Product.objects.exists()
 
@@ -111,7 +111,7 @@ def test_a_truncated_photo_is_refused_with_a_reason(staff_client):
     data = jpeg_bytes(size=(400, 400))
     broken = SimpleUploadedFile("shirt.jpg", data[: len(data) // 2], "image/jpeg")
     response = staff_client.post(reverse("admin:shop_product_add"), _add_form(broken))
-    assert response.status_code == 200
+    assert response.status_code == 400
     body = response.content.decode()
     assert "This photo cannot be used: the image is corrupt or truncated" in body
     assert not Product.objects.exists()

@@ -13,9 +13,9 @@ offers ``--factor`` times that capacity. Every request carries ``X-Request-Start
 it is sent, as nginx stamps it in front of the shop (config/nginx), so that requests queued
 past ``REQUEST_QUEUE_TIMEOUT`` are turned away with a 503. Afterwards every order whose
 confirmation a client saw is looked up in the database. "other" counts answers an operation
-did not expect (a checkout sent back to its cart, a 4xx). Exits 1 when a 5xx other than 503
-came back or a confirmed order is missing. The photo-search rate limits are lifted: this
-measures the server, not the limits.
+did not expect (a product sold out, a checkout sent back to its cart, a 4xx). Exits 1 when a
+5xx other than 503 came back or a confirmed order is missing. The photo-search rate limits
+are lifted: this measures the server, not the limits.
 """
 
 from __future__ import annotations
@@ -130,7 +130,10 @@ class Shop:
         status, _, page = await self.request(session, tally, "GET", f"/p/{slug}/")
         if status != 200:
             return outcome_of(status, 200)
-        form = {"csrfmiddlewaretoken": CSRF.search(page).group(1), "quantity": "1"}
+        token = CSRF.search(page)
+        if token is None:  # sold out meanwhile: the page has no add-to-cart form
+            return "sold out"
+        form = {"csrfmiddlewaretoken": token.group(1), "quantity": "1"}
         status, _, _ = await self.request(
             session, tally, "POST", f"/cart/add/{product_id}/", data=form
         )

@@ -24,6 +24,37 @@ def empty_cache():
 
 
 @pytest.fixture
+def api():
+    """An anonymous REST API client."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def staff_api(django_user_model):
+    """A REST API client with a staff user's token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    user = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def shopper_api(django_user_model):
+    """A REST API client logged in as a customer (not staff)."""
+    from rest_framework.test import APIClient
+
+    user = django_user_model.objects.create_user("shopper", password="x")
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
 def fashion_dev() -> Path:
     if not (FASHION_DEV / "styles.csv").is_file():
         pytest.skip(

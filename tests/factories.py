@@ -9,6 +9,18 @@ from PIL import Image
 from shop.models import Product, ProductImage
 from shop.services import category_get_or_create
 
+# A shopper's contact details, as the checkout form takes them.
+CONTACT = {
+    "full_name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "phone": "",
+    "address": "12 St James's Square",
+    "address_extra": "",
+    "city": "London",
+    "postcode": "SW1Y 4JH",
+    "country": "United Kingdom",
+}
+
 
 def jpeg_bytes(colour=(200, 30, 30), size=(60, 80)) -> bytes:
     buffer = BytesIO()

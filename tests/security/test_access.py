@@ -16,21 +16,11 @@ from rest_framework.test import APIClient
 
 from recommender.models import EvaluationRun
 from shop.models import Order, Product
-from tests.factories import ProductFactory, admin_product_form, jpeg_bytes, staff_user
+from tests.factories import CONTACT, ProductFactory, admin_product_form, jpeg_bytes, staff_user
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery staple"
-CONTACT = {
-    "full_name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "phone": "",
-    "address": "12 St James's Square",
-    "address_extra": "",
-    "city": "London",
-    "postcode": "SW1Y 4JH",
-    "country": "United Kingdom",
-}
 
 
 @pytest.fixture

@@ -26,8 +26,6 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import clear_url_caches, reverse
 from django.utils.html import escape
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from recommender.services import index_build
 from shop import thumbnails
@@ -87,19 +85,6 @@ def upload_temp_dir(settings, tmp_path):
     folder.mkdir()
     settings.FILE_UPLOAD_TEMP_DIR = str(folder)
     return folder
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def staff_api(django_user_model):
-    user = django_user_model.objects.create_user("staff", password="x", is_staff=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def upload(kind: Kind) -> SimpleUploadedFile:

@@ -7,7 +7,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -18,27 +17,6 @@ from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
 pytestmark = pytest.mark.django_db
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
-
-
-@pytest.fixture
-def api():
-    return APIClient()
-
-
-@pytest.fixture
-def staff_api(django_user_model):
-    user = django_user_model.objects.create_user("staff", password="x", is_staff=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def shopper_api(django_user_model):
-    user = django_user_model.objects.create_user("shopper", password="x")
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def assert_error(response, status: int, error: str):

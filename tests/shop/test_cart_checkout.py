@@ -8,20 +8,9 @@ from django.urls import reverse
 
 from shop.models import Order
 from shop.services import OrderError, order_place, order_set_status
-from tests.factories import ProductFactory
+from tests.factories import CONTACT, ProductFactory
 
 pytestmark = pytest.mark.django_db
-
-CONTACT = {
-    "full_name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "phone": "",
-    "address": "12 St James's Square",
-    "address_extra": "",
-    "city": "London",
-    "postcode": "SW1Y 4JH",
-    "country": "United Kingdom",
-}
 
 
 def checkout(client, **changes):

@@ -113,15 +113,6 @@ class ProductAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        response = super().changeform_view(request, object_id, form_url, extra_context)
-        # A refused save (a photo that cannot be used, say) shows the form with its errors, as
-        # Django's admin does, but as a 400: scripts and logs see that nothing was saved.
-        context = getattr(response, "context_data", None) or {}
-        if request.method == "POST" and response.status_code == 200 and context.get("errors"):
-            response.status_code = 400
-        return response
-
     list_display = [
         "thumbnail",
         "title",
@@ -148,6 +139,15 @@ class ProductAdmin(admin.ModelAdmin):
         ("Catalogue", {"fields": ["external_id", "created_at", "updated_at"]}),
         ("Similarity index", {"fields": ["embedding_detail"]}),
     ]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        # A refused save (a photo that cannot be used, say) shows the form with its errors, as
+        # Django's admin does, but as a 400: scripts and logs see that nothing was saved.
+        context = getattr(response, "context_data", None) or {}
+        if request.method == "POST" and response.status_code == 200 and context.get("errors"):
+            response.status_code = 400
+        return response
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -91,3 +91,25 @@ def celery_worker(env: dict[str, str], *options: str):
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+# Starts (or joins) the embedded server, prints its socket folder, waits for a line on stdin.
+_POSTGRES_HOLDER = """
+import sys
+from config import embedded_postgres
+print(embedded_postgres.start(sys.argv[1]), flush=True)
+sys.stdin.readline()
+"""
+
+
+def hold_embedded_postgres(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """A process that holds the embedded PostgreSQL in ``data_dir`` (it stops when the last
+    holder exits: send it a line), and the server's socket folder ("" if it did not start)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _POSTGRES_HOLDER, str(data_dir)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, process.stdout.readline().strip()

@@ -2,35 +2,16 @@
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import psycopg
 import pytest
 
+from tests.process_output import hold_embedded_postgres
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-# Starts (or joins) the server, prints its socket folder, waits for a line on stdin, exits.
-HOLDER = """
-import sys
-from config import embedded_postgres
-print(embedded_postgres.start(sys.argv[1]), flush=True)
-sys.stdin.readline()
-"""
-
-
-def hold(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(data_dir)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    return process, process.stdout.readline().strip()
 
 
 def postmaster_pid(data_dir: Path) -> int:
@@ -47,7 +28,7 @@ def query(socket_dir: str, sql: str):
 
 def test_a_fresh_folder_gets_a_server_with_the_database_and_pgvector(tmp_path):
     data_dir = tmp_path / "pg"
-    holder, socket_dir = hold(data_dir)
+    holder, socket_dir = hold_embedded_postgres(data_dir)
     try:
         query(socket_dir, "CREATE EXTENSION IF NOT EXISTS vector")
         (distance,) = query(socket_dir, "SELECT '[1,2,3]'::vector <=> '[2,4,6]'::vector")
@@ -60,10 +41,10 @@ def test_a_fresh_folder_gets_a_server_with_the_database_and_pgvector(tmp_path):
 
 def test_server_is_shared_and_stops_when_its_last_user_exits(tmp_path):
     data_dir = tmp_path / "pg"
-    first, socket_dir = hold(data_dir)
+    first, socket_dir = hold_embedded_postgres(data_dir)
     server = psutil.Process(postmaster_pid(data_dir))
 
-    second, second_socket = hold(data_dir)
+    second, second_socket = hold_embedded_postgres(data_dir)
     assert second_socket == socket_dir and postmaster_pid(data_dir) == server.pid
     second.communicate("\n", timeout=30)
     assert query(socket_dir, "SELECT 1") == (1,)  # still up for the first user
@@ -75,12 +56,12 @@ def test_server_is_shared_and_stops_when_its_last_user_exits(tmp_path):
 
 def test_a_killed_user_does_not_keep_the_server_alive_forever(tmp_path):
     data_dir = tmp_path / "pg"
-    killed, _ = hold(data_dir)
+    killed, _ = hold_embedded_postgres(data_dir)
     server = psutil.Process(postmaster_pid(data_dir))
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
 
-    later, _ = hold(data_dir)
+    later, _ = hold_embedded_postgres(data_dir)
     later.communicate("\n", timeout=30)
     server.wait(timeout=30)
     assert not server.is_running()

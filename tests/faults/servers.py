@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-from tests.process_output import ROOT
+from tests.process_output import ROOT, hold_embedded_postgres
 
 
 def free_port() -> int:
@@ -77,15 +77,6 @@ def redis_server(folder: Path):
         server.stop()
 
 
-# Starts (or joins) an embedded server, prints its socket folder, waits for a line on stdin.
-POSTGRES_HOLDER = """
-import sys
-from config import embedded_postgres
-print(embedded_postgres.start(sys.argv[1]), flush=True)
-sys.stdin.readline()
-"""
-
-
 @dataclass
 class PostgresServer:
     """PostgreSQL + pgvector (pgserver's binaries) in ``data_dir``, stopped and started with
@@ -125,15 +116,8 @@ class PostgresServer:
 @contextmanager
 def postgres_server(data_dir: Path):
     """A fresh server (database ``vitrine``) in ``data_dir``; stopped on the way out."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", POSTGRES_HOLDER, str(data_dir)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder, socket_dir = hold_embedded_postgres(data_dir)
     try:
-        socket_dir = holder.stdout.readline().strip()
         if not socket_dir:
             raise AssertionError(f"the embedded PostgreSQL in {data_dir} did not start")
         server = PostgresServer(data_dir.resolve(), socket_dir)

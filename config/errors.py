@@ -1,4 +1,5 @@
-"""Server errors: the API's JSON format under /api/, the shop's page elsewhere.
+"""Errors Django answers itself (server errors, requests it cannot read): the API's JSON format
+under /api/, the shop's page elsewhere.
 
 A database that cannot be reached (restarting, failing over, out of connections) is not a bug
 in the shop: such a request gets a 503 with ``Retry-After``, and the next request, once the
@@ -9,14 +10,22 @@ that escapes a view or a middleware (sessions and authentication read the databa
 
 import sys
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template import TemplateDoesNotExist, loader
 from django.utils.html import escape
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import server_error as django_server_error
 
 RETRY_AFTER_SECONDS = 30
 UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def api_error(error: str, detail: str, *, status: int, **extra) -> JsonResponse:
+    """The API's error body, ``{"error": code, "detail": message, ...}``, for responses made
+    outside DRF (DRF's own go through ``shop.api_policies.exception_handler``)."""
+    return JsonResponse({"error": error, "detail": detail, **extra}, status=status)
 
 
 def server_error(request):
@@ -24,8 +33,25 @@ def server_error(request):
         return service_unavailable(request)
     if request.path.startswith("/api/"):
         detail = "Something went wrong on our side; it has been logged. Please try again."
-        return JsonResponse({"error": "server_error", "detail": detail}, status=500)
+        return api_error("server_error", detail, status=500)
     return django_server_error(request)
+
+
+def bad_request(request, exception):
+    """400 for a request Django refuses to read (too many files or fields, a body too large
+    to hold in memory): the API's JSON under /api/, saying what was wrong."""
+    if not request.path.startswith("/api/"):
+        return django_bad_request(request, exception)
+    limits = {
+        TooManyFilesSent: "The request has too many files (send one photo).",
+        TooManyFieldsSent: "The request has too many fields.",
+        RequestDataTooBig: "The request's fields are too large.",
+    }
+    detail = next(
+        (text for kind, text in limits.items() if isinstance(exception, kind)),
+        "The request could not be read.",
+    )
+    return api_error("bad_request", detail, status=400)
 
 
 def database_unavailable(error: BaseException | None) -> bool:
@@ -49,7 +75,7 @@ def service_unavailable(
 ) -> HttpResponse:
     """503 with ``Retry-After``: JSON under /api/, else the self-contained 503 page."""
     if request.path.startswith("/api/"):
-        response = JsonResponse({"error": error, "detail": detail}, status=503)
+        response = api_error(error, detail, status=503)
     else:
         try:
             # No request: context processors (the cart) would read the session from the database.

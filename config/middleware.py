@@ -1,11 +1,13 @@
-"""Requests turned away at the door: bodies too large (413), requests queued too long (503)."""
+"""Requests turned away at the door: bodies too large (413), requests queued too long (503);
+and a bound on the photo decoding one request may cause."""
 
 import time
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 
-from config.errors import service_unavailable
+from config.errors import api_error, service_unavailable
+from shop.images import request_photo_budget
 
 
 class RequestSizeLimitMiddleware:
@@ -28,7 +30,7 @@ class RequestSizeLimitMiddleware:
         if length > limit:
             message = f"The request is larger than {limit // (1024 * 1024)} MB."
             if request.path.startswith("/api/"):
-                return JsonResponse({"error": "too_large", "detail": message}, status=413)
+                return api_error("too_large", message, status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
@@ -69,3 +71,19 @@ BUSY = "The shop is very busy right now. Please try again in a few seconds."
 
 def busy_response(request) -> HttpResponse:
     return service_unavailable(request, error="busy", detail=BUSY, retry_after=5)
+
+
+class PhotoBudgetMiddleware:
+    """Each request's photo checks decode at most ``PHOTO_DECODE_MB_PER_REQUEST`` in all.
+
+    One photo is bounded by ``shop.images.MAX_DECODED_BYTES``; this bounds a request with many
+    (the admin's photo rows): past the budget a photo is refused like any unusable one, with
+    the reason.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with request_photo_budget(settings.PHOTO_DECODE_MB_PER_REQUEST * 2**20):
+            return self.get_response(request)

@@ -43,4 +43,5 @@ if settings.DEBUG:
     # In production media come from object storage or the web server in front of Django.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = "config.errors.bad_request"
 handler500 = "config.errors.server_error"

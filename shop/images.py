@@ -14,6 +14,12 @@ Decisions:
   Pillow's JPEG, PNG, WebP and GIF readers see the bytes here: no other Pillow plugin parses
   them. Files that start as something else (SVG, HTML, PDF, TIFF, HEIC, ...) are refused and
   named, so a document with an image inside it ("content-first" polyglots) is a document.
+- What decoding will take is known from the header, before a pixel is decoded: a photo whose
+  decoding would take more than ``MAX_DECODED_BYTES`` is refused (in practice WebPs over
+  4096 x 4096, which Pillow decodes through 16 bytes a pixel), and so is one over what its
+  request has left (``request_photo_budget``: the admin's many photo rows). Small files that
+  decode huge (a 1.5 KB lossless WebP, a 90 KB 16-bit PNG of 40 megapixels) cost that and no
+  more: nothing is converted or copied at full size, here or in the encoder's ``load_reduced``.
 - Images whose header declares more than ``MAX_IMAGE_PIXELS`` are refused before decoding
   (Pillow itself only warns between one and two times its limit), and so are images smaller
   than ``MIN_IMAGE_SIDE`` on a side (a 1x1 tracking pixel is not a product photo).
@@ -38,10 +44,13 @@ Decisions:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from io import BytesIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}
 # Camera JPEGs that carry a second picture (depth map, stereo pair): Pillow calls them MPO.
@@ -84,6 +93,31 @@ _ISO_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"avif": "AVIF
 _MARKUP = {b"<svg": "an SVG drawing", b"<html": "an HTML page", b"<!doctype html": "an HTML page"}
 
 
+# Memory a photo takes while it is decoded, the bound on what one photo may cost: a WebP of
+# 4096 x 4096 pixels, a PNG at the pixel limit. Pillow keeps 1, 2 or 4 bytes a pixel by mode;
+# it decodes a WebP through libwebp's RGBA canvas and two copies of it, 16 bytes a pixel; a
+# JPEG is decoded at 1/8 scale (measured with bench/photo_bombs.py).
+MAX_DECODED_BYTES = 256 * 2**20
+_WEBP_BYTES_PER_PIXEL = 16
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2}  # else 4
+
+# What one request's photo checks may still decode, in bytes (None: no budget, outside a
+# request; PhotoBudgetMiddleware opens one for each request).
+_request_bytes_left: ContextVar[list[int] | None] = ContextVar("photo_bytes_left", default=None)
+
+
+@contextmanager
+def request_photo_budget(decoded_bytes: int) -> Iterator[None]:
+    """Let the photos checked inside this block decode at most ``decoded_bytes`` in all: a
+    request that carries many large photos (the admin's photo rows) is refused past that
+    instead of keeping a worker busy for each of them."""
+    token = _request_bytes_left.set([decoded_bytes])
+    try:
+        yield
+    finally:
+        _request_bytes_left.reset(token)
+
+
 class InvalidImage(ValueError):
     """The bytes are not a photo we accept; the message says why, for the person who sent it."""
 
@@ -113,11 +147,14 @@ def check_image(data: bytes) -> CheckedImage:
             image_format = FORMAT_ALIASES.get(image.format, image.format)
             width, height = image.size
             _check_dimensions(width, height)
+            _check_decoded_size(image)
             # A JPEG is read whole but its picture built at 1/8 scale: every byte is still
             # decoded (truncated and corrupt files fail the same), for a fraction of the work.
+            # Other formats are decoded at full size, in their own mode (at most 4 bytes a
+            # pixel), and nothing is converted or copied at that size.
             image.draft(image.mode, (1, 1))
             image.load()  # decodes every pixel (of the first frame): truncated files fail here
-            ImageOps.exif_transpose(image, in_place=True)  # reads EXIF as the encoder will
+            image.getexif()  # reads EXIF as the encoder will
     except InvalidImage:
         raise
     except UnidentifiedImageError as error:
@@ -211,6 +248,38 @@ def _check_dimensions(width: int, height: int) -> None:
             f"the image is {width} x {height} pixels; a photo must be at least "
             f"{MIN_IMAGE_SIDE} pixels on each side"
         )
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """The memory that decoding ``image`` (opened, not loaded) takes, as ``check_image`` and
+    the encoder decode it."""
+    width, height = image.size
+    if image.format in ("JPEG", "MPO"):
+        return (width // 8 + 1) * (height // 8 + 1) * 4
+    if image.format == "WEBP":
+        return width * height * _WEBP_BYTES_PER_PIXEL
+    return width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
+
+
+def _check_decoded_size(image: Image.Image) -> None:
+    """Refuse a photo whose decoding alone would take more than ``MAX_DECODED_BYTES``, or
+    more than its request has left, before a pixel is decoded."""
+    cost = decoded_bytes(image)
+    if cost > MAX_DECODED_BYTES:
+        per_pixel = cost / (image.width * image.height)
+        most = MAX_DECODED_BYTES / per_pixel / 1e6
+        raise InvalidImage(
+            f"the image is {image.width} x {image.height} pixels; a {image.format} photo can "
+            f"have at most {most:.0f} megapixels (save it smaller, or as a JPEG)"
+        )
+    left = _request_bytes_left.get()
+    if left is None:
+        return
+    if cost > left[0]:
+        raise InvalidImage(
+            "the photos sent at once are too large together; send them in several goes"
+        )
+    left[0] -= cost
 
 
 def _too_many_pixels() -> str:

@@ -14,9 +14,9 @@ from pathlib import PurePosixPath
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, ImageOps
+from PIL import Image
 
-from recommender.encoders.preprocessing import to_rgb
+from recommender.encoders.preprocessing import load_reduced, to_rgb
 from shop.models import ProductImage
 
 WIDTHS = (160, 320, 640)
@@ -55,8 +55,7 @@ def _existing_size(name: str) -> tuple[int, int] | None:
 
 def _make(image: ProductImage, name: str, width: int) -> tuple[int, int]:
     with image.image.open("rb") as handle, Image.open(handle) as photo:
-        photo.draft("RGB", (width, width))
-        small = to_rgb(ImageOps.exif_transpose(photo))
+        small = to_rgb(load_reduced(photo, at_least=width))
         small.thumbnail((width, width), Image.Resampling.LANCZOS)
     buffer = BytesIO()
     small.save(buffer, "WEBP", quality=QUALITY, method=4)

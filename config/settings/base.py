@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestQueueDeadlineMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
+    "config.middleware.PhotoBudgetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,6 +199,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o644
 # Whole request bodies: a 10 MB photo plus its form fields; larger ones get a 413 unread.
 REQUEST_MAX_BYTES = 11 * 1024 * 1024
+# Memory that one request's photo checks may decode in all (shop/images.py): two photos at the
+# largest one may be, or hundreds of phone JPEGs (decoded at 1/8 scale).
+PHOTO_DECODE_MB_PER_REQUEST = env.int("PHOTO_DECODE_MB_PER_REQUEST", default=512)
 # Requests that waited longer than this (seconds) for a free worker get a 503 at once, when
 # the proxy stamps X-Request-Start (config/nginx); 0 turns it off. See config/middleware.py.
 REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=5.0)

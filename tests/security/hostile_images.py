@@ -453,6 +453,63 @@ def jpeg_scan_bomb() -> bytes:
     return header + b"".join(scans) + refinement * repeats + b"\xff\xd9"
 
 
+# Small files that decode huge: real sizes (under the pixel limit), a few kilobytes each, that
+# once took seconds and a gigabyte to read. Accepted, and bounded by decoding them reduced.
+BOMB_SIDE = int(MAX_IMAGE_PIXELS**0.5)  # 6324 x 6324: just under the limit
+
+
+def flat_png(*, bit_depth: int, colour_type: int, channels: int, side: int = BOMB_SIDE) -> bytes:
+    """A PNG of one flat colour written row by row: megabytes of pixels in kilobytes."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + b"\x80" * (side * channels * bit_depth // 8)
+    rows = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    return png_raw(side, side, bit_depth=bit_depth, colour_type=colour_type, rows=rows)
+
+
+@_kind(reason="WEBP photo can have at most", filename="bomb.webp")
+def webp_lossless_40_megapixels() -> bytes:
+    """The review's 1,592-byte lossless WebP: 6324 x 6324 pixels, which Pillow decodes through
+    600 MB. WebPs are held to what fits the decoding bound (4096 x 4096)."""
+    return encoded(Image.new("RGB", (BOMB_SIDE, BOMB_SIDE), "white"), "WEBP", lossless=True)
+
+
+@_kind(accepted=True, filename="bomb.webp")
+def webp_lossless_16_megapixels() -> bytes:
+    """The largest WebP accepted, in a few hundred bytes."""
+    return encoded(Image.new("RGB", (4096, 4096), "white"), "WEBP", lossless=True)
+
+
+@_kind(accepted=True, filename="bomb.png")
+def png_16_bit_grey_40_megapixels() -> bytes:
+    """The review's 16-bit PNG: once converted through float64 at full size (320 MB)."""
+    return flat_png(bit_depth=16, colour_type=0, channels=1)
+
+
+@_kind(accepted=True, filename="bomb.png")
+def png_16_bit_rgba_40_megapixels() -> bytes:
+    return flat_png(bit_depth=16, colour_type=6, channels=4)
+
+
+@_kind(accepted=True, filename="bomb.png")
+def png_rgba_40_megapixels() -> bytes:
+    return flat_png(bit_depth=8, colour_type=6, channels=4)
+
+
+@_kind(accepted=True, filename="bomb.gif")
+def gif_40_megapixels() -> bytes:
+    return encoded(Image.new("P", (BOMB_SIDE, BOMB_SIDE), 3), "GIF")
+
+
+PHOTO_BOMBS = [
+    "webp_lossless_40_megapixels",
+    "webp_lossless_16_megapixels",
+    "png_16_bit_grey_40_megapixels",
+    "png_16_bit_rgba_40_megapixels",
+    "png_rgba_40_megapixels",
+    "gif_40_megapixels",
+]
+
+
 # Floods of tiny pieces, which Pillow reads one at a time in Python: 10 MB of them take it
 # seconds. These are a fifth of that, refused by count before Pillow reads them.
 FLOOD_BYTES = 2 * 1024 * 1024

@@ -26,6 +26,11 @@ LOGIN_LIMITED = (
 )
 
 
+# The key of requests that carry no address at all (a server on a Unix socket with no proxy in
+# front): they share one bucket.
+UNKNOWN_CLIENT = "0.0.0.0"
+
+
 def client_address(request: HttpRequest) -> str:
     """The client's address, as DRF's throttles see it (``RATELIMIT_IP_META_KEY``).
 
@@ -33,12 +38,13 @@ def client_address(request: HttpRequest) -> str:
     address from the right of X-Forwarded-For, which those proxies wrote. Something that is not
     an address there (a proxy that does not append to the header) counts as the socket's.
     """
-    address = BaseThrottle().get_ident(request)
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return request.META["REMOTE_ADDR"]
-    return address
+    for address in (BaseThrottle().get_ident(request), request.META.get("REMOTE_ADDR")):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        return address
+    return UNKNOWN_CLIENT
 
 
 def post_limit_exceeded(request: HttpRequest, *, group: str, rate: str) -> int | None:

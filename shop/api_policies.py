@@ -1,4 +1,5 @@
-"""API-wide policies named in settings.REST_FRAMEWORK: who may write, page size, error bodies.
+"""API-wide policies named in settings.REST_FRAMEWORK: who may write or see hidden products,
+page size, error bodies.
 
 Kept apart from the views: DRF imports these while its own views module is still loading.
 """
@@ -11,15 +12,47 @@ from django.http import Http404
 from rest_framework import exceptions, permissions
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.throttling import ScopedRateThrottle
+
+from config.ratelimits import client_address
 
 
-class StaffWriteOrReadOnly(permissions.BasePermission):
-    """Anyone may read; only staff may write."""
+def sees_hidden_products(user) -> bool:
+    """Whether ``user`` may read inactive products and embedding status: staff who may view
+    products in the admin (its view or change permission), as the admin decides."""
+    return bool(
+        user
+        and user.is_active
+        and user.is_staff
+        and (user.has_perm("shop.view_product") or user.has_perm("shop.change_product"))
+    )
+
+
+class StaffModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):
+    """Anyone may read; a write needs what the admin would ask for the same change: a staff
+    account with Django's model permission on the view's model (``add_product`` to create,
+    ``change_product`` to change). Being staff is not enough: an order clerk cannot reprice
+    products."""
 
     def has_permission(self, request, view) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return bool(request.user and request.user.is_staff)
+        return bool(request.user.is_staff and super().has_permission(request, view))
+
+
+class HiddenProductReader(permissions.BasePermission):
+    """Staff who may view products in the admin (``sees_hidden_products``)."""
+
+    def has_permission(self, request, view) -> bool:
+        return sees_hidden_products(request.user)
+
+
+class AddressScopedRateThrottle(ScopedRateThrottle):
+    """DRF's scoped throttle, counted per client address for everyone. DRF counts a logged-in
+    user per account, which gives one address a budget for every account it holds."""
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
 
 
 class ProductPagination(PageNumberPagination):

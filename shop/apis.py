@@ -7,7 +7,6 @@ the storefront, writes through the same services as the admin.
 from __future__ import annotations
 
 from django.db import IntegrityError
-from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -15,12 +14,17 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config.errors import api_error
 from recommender.encoders import UnreadableImage
 from recommender.selectors import embedding_status, products_by_photo, similar_products
 from recommender.services import IndexOutdated
+from shop.api_policies import (
+    AddressScopedRateThrottle,
+    HiddenProductReader,
+    sees_hidden_products,
+)
 from shop.models import Category, Product
 from shop.selectors import product_list_storefront
 from shop.serializers import (
@@ -77,7 +81,7 @@ class SearchBeingRebuilt(APIException):
 @csrf_exempt  # it changes nothing; a CSRF failure page would hide the 404
 def json_not_found(request, exception=None):
     """404 for unknown URLs under /api/, in the API's error format."""
-    return JsonResponse({"error": "not_found", "detail": "No such API endpoint."}, status=404)
+    return api_error("not_found", "No such API endpoint.", status=404)
 
 
 def _params(serializer_class, data):
@@ -114,8 +118,8 @@ class ProductViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Active products. Staff can also create and change products (photo upload included) and
-    see every product's embedding status."""
+    """Active products. Staff with the product permissions can also create and change products
+    (photo upload included), read inactive ones and see embedding status."""
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     lookup_value_regex = r"\d+"
@@ -127,7 +131,7 @@ class ProductViewSet(
             sort = params.validated_data.get("sort") or ("relevance" if search else "new")
             return product_list_storefront(filters=params.filters(), search=search, sort=sort)
         products = Product.objects.select_related("category").prefetch_related("images")
-        if self.request.user.is_staff:
+        if sees_hidden_products(self.request.user):
             return products
         return products.filter(is_active=True)
 
@@ -207,9 +211,10 @@ class ProductViewSet(
         return Response(SimilarProductSerializer(results, many=True, context=context).data)
 
     @extend_schema(responses={200: EmbeddingStatusSerializer, **errors(401, 403, 404)})
-    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAdminUser])
+    @action(detail=True, methods=["get"], permission_classes=[HiddenProductReader])
     def embedding(self, request, pk=None):
-        """Staff only: the product's embedding in the live index (pending, done, failed)."""
+        """Staff who may view products: the product's embedding in the live index (pending,
+        done, failed)."""
         product = self.get_object()
         found = embedding_status(product=product)
         index, row = found if found else (None, None)
@@ -229,7 +234,7 @@ class ProductViewSet(
 class PhotoSearchView(APIView):
     permission_classes = [permissions.AllowAny]
     parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AddressScopedRateThrottle]
     throttle_scope = "photo_search"  # rate: API_PHOTO_SEARCH_RATE
 
     @extend_schema(

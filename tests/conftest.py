@@ -33,11 +33,14 @@ def api():
 
 @pytest.fixture
 def staff_api(django_user_model):
-    """A REST API client with a staff user's token."""
+    """A REST API client with the token of a product editor: staff who may add, change and
+    view products (not a superuser)."""
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    user = django_user_model.objects.create_user("staff", password="x", is_staff=True)
+    from tests.factories import PRODUCT_EDITOR, staff_user
+
+    user = staff_user("staff", *PRODUCT_EDITOR, password="x")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

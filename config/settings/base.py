@@ -275,13 +275,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# The REST API (/api/v1/): anonymous reads, staff writes with a token or a session.
+# The REST API (/api/v1/): anonymous reads; writes by staff with the model permission the
+# admin would ask for, with a token or a session.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["shop.api_policies.StaffWriteOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["shop.api_policies.StaffModelPermissionsOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "shop.api_policies.ProductPagination",
     "DEFAULT_SCHEMA_CLASS": "shop.api_schema.VitrineAutoSchema",
     "DEFAULT_THROTTLE_RATES": {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -16,7 +17,16 @@ from rest_framework.test import APIClient
 
 from recommender.models import EvaluationRun
 from shop.models import Order, Product
-from tests.factories import CONTACT, ProductFactory, admin_product_form, jpeg_bytes, staff_user
+from tests.factories import (
+    CONTACT,
+    INSIGHTS_VIEWER,
+    ORDER_CLERK,
+    PRODUCT_EDITOR,
+    ProductFactory,
+    admin_product_form,
+    jpeg_bytes,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +164,64 @@ def test_staff_write_through_the_api(kind, boss):
         "embedding": 200,
     }
     assert set(Product.objects.values_list("title", flat=True)) == {"API Shirt", "After"}
+
+
+# The staff-permission matrix: each API write and staff read, as Django's model permissions
+# decide in the admin (a review found any staff account could reprice products).
+
+ROLES = {
+    "superuser": lambda: staff_user("boss2", *PRODUCT_EDITOR, superuser=True),
+    "product editor": lambda: staff_user("editor", *PRODUCT_EDITOR),
+    "order clerk": lambda: staff_user("clerk", *ORDER_CLERK),
+    "insights viewer": lambda: staff_user("analyst", *INSIGHTS_VIEWER),
+    "customer": lambda: get_user_model().objects.create_user("buyer", password=PASSWORD),
+}
+ALLOWED = {"create": 201, "update": 200, "reprice": 200, "hidden": 200, "embedding": 200}
+REFUSED = {"create": 403, "update": 403, "reprice": 403, "hidden": 404, "embedding": 403}
+EXPECTED = {
+    "superuser": ALLOWED,
+    "product editor": ALLOWED,
+    "order clerk": REFUSED,
+    "insights viewer": REFUSED,
+    "customer": REFUSED,
+}
+
+
+def api_matrix(client: APIClient) -> dict[str, int]:
+    product = ProductFactory(title="Before", price="19.99")
+    hidden = ProductFactory(title="Hidden", is_active=False)
+    detail = reverse("api:product-detail", args=[product.pk])
+    new = {"title": "API Shirt", "price": "25.00", "stock": 4}
+    return {
+        "create": client.post(reverse("api:product-list"), new, format="json").status_code,
+        "update": client.put(detail, {**new, "slug": "api-shirt-2"}, format="json").status_code,
+        "reprice": client.patch(detail, {"price": "0.01"}, format="json").status_code,
+        "hidden": client.get(reverse("api:product-detail", args=[hidden.pk])).status_code,
+        "embedding": client.get(reverse("api:product-embedding", args=[product.pk])).status_code,
+    }
+
+
+@pytest.mark.parametrize("kind", ["token", "session"])
+@pytest.mark.parametrize("role", list(ROLES))
+def test_api_writes_and_staff_reads_follow_the_model_permissions(role, kind):
+    statuses = api_matrix(api_as(kind, ROLES[role]()))
+    assert statuses == EXPECTED[role]
+    titles = set(Product.objects.values_list("title", flat=True))
+    if EXPECTED[role] is REFUSED:
+        assert titles == {"Before", "Hidden"}
+        assert str(Product.objects.get(title="Before").price) == "19.99"
+    else:
+        assert titles == {"API Shirt", "Hidden"}
+
+
+def test_anonymous_clients_get_the_matrix_as_401s_and_no_hidden_product():
+    assert api_matrix(api_as("anonymous", None)) == {
+        **REFUSED,
+        "create": 401,
+        "update": 401,
+        "reprice": 401,
+        "embedding": 401,
+    }
 
 
 # Orders --------------------------------------------------------------------------------------

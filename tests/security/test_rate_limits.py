@@ -4,7 +4,11 @@ when to come back, per client address, which a client cannot choose by sending X
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -146,6 +150,25 @@ def test_the_api_keeps_its_own_photo_search_budget(settings, monkeypatch):
     assert client.post(api, photo).status_code == 429
 
 
+def test_the_api_photo_search_budget_is_per_address_however_many_accounts_it_holds(
+    monkeypatch, django_user_model
+):
+    """DRF counts logged-in users per account: each account an address held added 30/min."""
+    from rest_framework.test import APIClient
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"photo_search": "2/min"})
+    statuses = []
+    for number in range(4):
+        client = APIClient(REMOTE_ADDR="203.0.113.7")
+        client.force_authenticate(django_user_model.objects.create_user(f"shopper{number}"))
+        photo = {"photo": SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")}
+        statuses.append(client.post(reverse("api:photo-search"), photo).status_code)
+    assert statuses == [200, 200, 429, 429]
+    other = APIClient(REMOTE_ADDR="198.51.100.2")
+    photo = {"photo": SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")}
+    assert other.post(reverse("api:photo-search"), photo).status_code == 200
+
+
 # The client's address ------------------------------------------------------------------------
 
 
@@ -179,3 +202,78 @@ def test_a_forwarded_for_that_is_not_an_address_counts_as_the_socket(settings, b
     assert (
         guess(Client(), REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="junk2").status_code == 429
     )
+
+
+# The documented deployment: a TLS terminator, then nginx, then gunicorn ------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+TLS_TERMINATOR, NGINX = "10.0.0.2", "172.18.0.5"
+
+
+def compose_num_proxies() -> int:
+    """DJANGO_NUM_PROXIES as docker-compose.yml sets it when .env says nothing."""
+    app = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["x-app"]
+    default = re.fullmatch(
+        r"\$\{DJANGO_NUM_PROXIES:-(\d+)\}", app["environment"]["DJANGO_NUM_PROXIES"]
+    )
+    assert default, "docker-compose.yml takes DJANGO_NUM_PROXIES from .env, with a default"
+    return int(default.group(1))
+
+
+def through_the_proxies(client: str, *, sent: str = "") -> dict:
+    """What gunicorn gets for a request from ``client``: the TLS terminator appends the
+    client's address to X-Forwarded-For, nginx appends the terminator's
+    ($proxy_add_x_forwarded_for) and connects itself. ``sent``: a header the client made up."""
+    chain = [address for address in (sent, client, TLS_TERMINATOR) if address]
+    return {"REMOTE_ADDR": NGINX, "HTTP_X_FORWARDED_FOR": ", ".join(chain)}
+
+
+@pytest.fixture
+def documented_deployment(settings):
+    assert "$proxy_add_x_forwarded_for" in (ROOT / "config/nginx/default.conf").read_text()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": compose_num_proxies()}
+
+
+def test_behind_the_documented_proxies_each_client_has_a_login_bucket_of_its_own(
+    settings, boss, documented_deployment
+):
+    settings.LOGIN_RATE = "3/min"
+    for _ in range(3):
+        guess(Client(), **through_the_proxies("203.0.113.7"))
+    assert guess(Client(), **through_the_proxies("203.0.113.7")).status_code == 429
+    # Another member of staff, behind the same two proxies, still logs in.
+    assert guess(Client(), PASSWORD, **through_the_proxies("198.51.100.2")).status_code == 302
+    # A header the limited client makes up does not give it a new bucket.
+    spoofed = through_the_proxies("203.0.113.7", sent="192.0.2.99")
+    assert guess(Client(), **spoofed).status_code == 429
+
+
+def test_behind_the_documented_proxies_photo_search_is_counted_per_client(
+    settings, documented_deployment
+):
+    settings.PHOTO_SEARCH_RATE = "2/min"
+    first, second = through_the_proxies("203.0.113.7"), through_the_proxies("198.51.100.2")
+    assert [search(Client(), **first).status_code for _ in range(3)][-1] == 429
+    assert search(Client(), **second).status_code == 200
+
+
+def test_counting_one_proxy_behind_two_put_every_client_in_one_bucket(rf):
+    """The review's finding, kept as a check that the tests above can fail: with the old
+    setting every client is the TLS terminator."""
+    from django.test import override_settings
+
+    with override_settings(REST_FRAMEWORK={"NUM_PROXIES": 1}):
+        seen = {
+            client_address(rf.get("/", **through_the_proxies(client)))
+            for client in ("203.0.113.7", "198.51.100.2")
+        }
+    assert seen == {TLS_TERMINATOR}
+
+
+def test_a_request_without_any_address_is_counted_not_a_500():
+    """A WSGI server on a Unix socket sends no REMOTE_ADDR (schemathesis's calls neither)."""
+    from config.ratelimits import UNKNOWN_CLIENT
+
+    request = RequestFactory().post("/")
+    del request.META["REMOTE_ADDR"]
+    assert client_address(request) == UNKNOWN_CLIENT

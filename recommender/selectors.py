@@ -213,7 +213,8 @@ def products_by_text(
     # graph search gets lost. The inner product with a words-only query touches only the
     # words. The candidates are then ranked by their words alone: a stored vector also holds
     # its field tokens, which would favour products with fewer fields (no category, colour).
-    candidates = max(k, settings.RECOMMENDER_CANDIDATES)
+    k = min(k, MAX_RESULTS)
+    candidates = _candidates(k)
     text_query = _typed(sparse_vector(row), "text")
     stored = (
         ProductEmbedding.objects.filter(
@@ -246,6 +247,7 @@ def products_you_may_like(*, products: list[Product], k: int = 10) -> list[Simil
     chosen = {product.pk for product in products}
     best: dict[int, SimilarProduct] = {}
     for product in products[:5]:
+        # Enough to leave k once the cart's own products are dropped (MAX_RESULTS at most).
         for similar in similar_products(product=product, k=k + len(chosen)):
             known = best.get(similar.product.pk)
             if similar.product.pk not in chosen and (known is None or similar.score > known.score):
@@ -304,7 +306,8 @@ class _Query:
 
 
 def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=None) -> list[tuple]:
-    """``(product_id, score, image_score, text_score)`` of the ``k`` best, best first.
+    """``(product_id, score, image_score, text_score)`` of the ``k`` best (at most
+    ``MAX_RESULTS``), best first.
 
     One statement: each HNSW index proposes its nearest products under the filters (the
     image index from the projections), and the union is ranked exactly over full vectors.
@@ -314,7 +317,8 @@ def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=No
     )
     if exclude is not None:
         embeddings = embeddings.exclude(product_id=exclude)
-    candidates = max(k, settings.RECOMMENDER_CANDIDATES)
+    k = min(k, MAX_RESULTS)
+    candidates = _candidates(k)
     proposals = [
         embeddings.filter(**{f"{field}__isnull": False})
         .order_by(CosineDistance(field, vector))
@@ -346,9 +350,21 @@ def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=No
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true), "
             "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-            [str(max(candidates, 40))],
+            [str(max(candidates, 40))],  # 40: pgvector's default
         )
         return list(top)
+
+
+# Every read answers at most this many products, whoever asks (a page, the API, a cart of many
+# lines): what reaches the index stays within what it can do, and what one request costs.
+MAX_RESULTS = 100
+# pgvector's ceiling for hnsw.ef_search: asking for more is an error, not a slower search.
+MAX_EF_SEARCH = 1000
+
+
+def _candidates(k: int) -> int:
+    """How many neighbours each index proposes for ``k`` results (RECOMMENDER_CANDIDATES)."""
+    return min(max(k, settings.RECOMMENDER_CANDIDATES), MAX_EF_SEARCH)
 
 
 def _typed(vector, field: str):

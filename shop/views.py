@@ -24,7 +24,7 @@ from recommender.selectors import (
     similar_products,
 )
 from recommender.services import IndexOutdated
-from shop.cart import Cart, cart_total
+from shop.cart import Cart, CartError, cart_totals
 from shop.forms import (
     SORT_CHOICES,
     CheckoutForm,
@@ -48,6 +48,8 @@ PRODUCTS_PER_PAGE = 24
 RAIL_SIZE = 10
 PHOTO_RESULTS = 24
 SESSION_ORDERS = "orders"  # references of the orders placed in this session
+SESSION_CHECKOUT_TOKENS = "checkout_tokens"  # tokens of the checkout pages this session was given
+CHECKOUT_TOKENS_KEPT = 5
 
 
 @require_GET
@@ -157,15 +159,16 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=product_id, is_active=True)
     form = QuantityForm(request.POST)
     back = _safe_next(request) or reverse("shop:product", args=[product.slug])
-    if not product.is_purchasable:
-        messages.error(request, f"{product.title} cannot be bought at the moment.")
-        return redirect(back)
     if not form.is_valid() or form.cleaned_data["quantity"] < 1:
         messages.error(request, "Choose a quantity of at least 1.")
         return redirect(back)
     cart = Cart(request.session)
     wanted = cart.quantity(product.pk) + form.cleaned_data["quantity"]
-    got = cart.set(product, wanted)
+    try:
+        product, got = cart.set(product.pk, wanted)
+    except CartError as error:
+        messages.error(request, str(error))
+        return redirect(back)
     if got < wanted:
         messages.warning(
             request, f"Only {product.stock} of {product.title} in stock: {got} in your cart."
@@ -178,18 +181,21 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
 @require_POST
 def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
     cart = Cart(request.session)
-    product = Product.objects.filter(pk=product_id).first()
     form = QuantityForm(request.POST)
-    if product is None or "remove" in request.POST:
+    if "remove" in request.POST or (form.is_valid() and form.cleaned_data["quantity"] == 0):
         cart.remove(product_id)
         messages.success(request, "Removed from your cart.")
     elif not form.is_valid():
         messages.error(request, "Choose a quantity from 0 to 99.")
     else:
         wanted = form.cleaned_data["quantity"]
-        got = cart.set(product, wanted)
-        if got < wanted:
-            messages.warning(request, f"Only {product.stock} of {product.title} in stock.")
+        try:
+            product, got = cart.set(product_id, wanted)
+        except CartError as error:
+            messages.error(request, str(error))
+        else:
+            if got < wanted:
+                messages.warning(request, f"Only {product.stock} of {product.title} in stock.")
     return redirect("shop:cart")
 
 
@@ -201,7 +207,7 @@ def cart(request: HttpRequest) -> HttpResponse:
         "shop/cart.html",
         {
             "lines": lines,
-            "total": cart_total(lines),
+            "totals": cart_totals(lines),
             "can_checkout": bool(lines) and not any(line.problem for line in lines),
             "suggestions": _you_may_like(lines),
         },
@@ -223,30 +229,55 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if not lines:
         messages.info(request, "Your cart is empty.")
         return redirect("shop:cart")
-    total = cart_total(lines)
-    initial = {"checkout_token": uuid.uuid4(), "expected_total": total}
-    form = CheckoutForm(request.POST or None, initial=initial)
+    totals = cart_totals(lines)
+    # Posted, the order's own checks say what went wrong (under the stock locks).
+    if len(totals) > 1 or (request.method == "GET" and any(line.problem for line in lines)):
+        messages.error(request, "Change or remove the lines marked in your cart to check out.")
+        return redirect("shop:cart")
+    (total,) = totals.values()
+    form = CheckoutForm(request.POST or None, initial={"expected_total": total})
     if request.method == "POST" and form.is_valid():
-        try:
-            order = order_place(
-                items=cart.items(),
-                contact=form.cleaned_data,
-                checkout_token=form.cleaned_data["checkout_token"],
-                expected_total=form.cleaned_data["expected_total"],
+        token = form.cleaned_data["checkout_token"]
+        if str(token) not in request.session.get(SESSION_CHECKOUT_TOKENS, []):
+            # Not a page this session was given: placing it could hand back another
+            # session's order (the token makes a resubmitted page return its first order).
+            messages.error(
+                request, "This checkout page has expired. Please check and submit it again."
             )
-        except OrderError as error:
-            for problem in error.problems.values():
-                messages.error(request, f"Your order was not placed: {problem}.")
-            return redirect("shop:cart")
-        cart.clear()
-        request.session[SESSION_ORDERS] = [
-            *request.session.get(SESSION_ORDERS, []),
-            order.reference,
-        ]
-        return redirect("shop:order", reference=order.reference)
-    return render(
-        request, "shop/checkout.html", {"form": form, "lines": lines, "total": cart_total(lines)}
-    )
+        else:
+            try:
+                order = order_place(
+                    items=cart.items(),
+                    contact=form.cleaned_data,
+                    checkout_token=token,
+                    expected_total=form.cleaned_data["expected_total"],
+                )
+            except OrderError as error:
+                for problem in error.problems.values():
+                    messages.error(request, f"Your order was not placed: {problem}.")
+                return redirect("shop:cart")
+            cart.clear()
+            request.session[SESSION_ORDERS] = [
+                *request.session.get(SESSION_ORDERS, []),
+                order.reference,
+            ]
+            return redirect("shop:order", reference=order.reference)
+    form = _with_checkout_token(request, form)
+    return render(request, "shop/checkout.html", {"form": form, "lines": lines, "total": total})
+
+
+def _with_checkout_token(request: HttpRequest, form: CheckoutForm) -> CheckoutForm:
+    """Give the page a checkout token of this session's own (a few stay valid: several tabs)."""
+    token = str(uuid.uuid4())
+    issued = request.session.get(SESSION_CHECKOUT_TOKENS, [])
+    request.session[SESSION_CHECKOUT_TOKENS] = [*issued, token][-CHECKOUT_TOKENS_KEPT:]
+    if form.is_bound:
+        data = form.data.copy()
+        data["checkout_token"] = token
+        form.data = data
+    else:
+        form.initial["checkout_token"] = token
+    return form
 
 
 @require_GET

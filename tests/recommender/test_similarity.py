@@ -291,3 +291,16 @@ def test_the_text_model_is_read_once_per_fit_not_per_search(catalogue):
     text_index_refit_when_quiet(quiet_seconds=0)
     assert model_reads() == 1  # a new fit is read once
     assert model_reads() == 0
+
+
+def test_no_read_asks_the_index_for_more_than_it_can_give(catalogue, settings):
+    """A k of 991 or more (a cart of ~990 lines asked for 10 + lines) was a 500: pgvector's
+    hnsw.ef_search stops at 1000. Every read is capped at MAX_RESULTS."""
+    from recommender.selectors import MAX_RESULTS, products_by_text
+
+    product = Product.objects.get(title="Vitrine Men Red Tshirt")
+    assert len(similar_products(product=product, k=5000)) == min(47, MAX_RESULTS)
+    assert len(similar_product_scores(product=product, k=5000)) == 47
+    assert len(products_by_text(text="red tshirt", k=5000)) <= MAX_RESULTS
+    settings.RECOMMENDER_CANDIDATES = 5000  # an operator's typo is capped too
+    assert len(similar_products(product=product, k=10)) == 10

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from shop.cart import MAX_LINES
 from shop.models import Order
 from shop.services import OrderError, order_place, order_set_status
 from tests.factories import CONTACT, ProductFactory
@@ -39,7 +40,7 @@ def test_add_change_remove_and_totals(client):
     add(client, shirt)  # adds up
     response = client.get(reverse("shop:cart"))
     assert cart_lines(client) == {"Shirt": 3, "Shoes": 1}
-    assert response.context["total"] == Decimal("115.50")
+    assert response.context["totals"] == {"EUR": Decimal("115.50")}
     assert b"115.50 EUR" in response.content
     assert client.get(reverse("shop:home")).context["cart_count"] == 4
 
@@ -270,3 +271,114 @@ def test_a_line_over_the_stock_can_still_be_removed(client):
     shirt.save()
     page = client.get(reverse("shop:cart")).content.decode()
     assert "formnovalidate" in page and 'max="' not in page.split("qty-")[1][:200]
+
+
+# What a review of the running shop found ------------------------------------------------------
+
+
+def update(client, product, quantity):
+    return client.post(reverse("shop:cart_update", args=[product.pk]), {"quantity": quantity})
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.wsgi_request._messages]
+
+
+def test_a_hidden_product_enters_the_cart_by_no_path_and_is_never_shown(client):
+    """Once, a quantity change put any product in the cart by id, hidden or not."""
+    hidden = ProductFactory(title="Secret Prototype", is_active=False, stock=5)
+    assert add(client, hidden).status_code == 404
+    response = update(client, hidden, 1)
+    assert messages_of(response) == ["This product is not in the shop."]
+    assert cart_lines(client) == {}
+    add(client, ProductFactory(title="Shirt"))
+    update(client, hidden, 1)
+    for page in ("shop:cart", "shop:checkout"):
+        assert "Secret Prototype" not in client.get(reverse(page)).content.decode()
+
+
+def test_an_unpriced_product_enters_the_cart_by_no_path(client):
+    unpriced = ProductFactory(title="Unpriced", price=None)
+    response = update(client, unpriced, 1)
+    assert messages_of(response) == ["Unpriced cannot be bought at the moment."]
+    assert cart_lines(client) == {}
+
+
+def test_a_product_hidden_after_it_went_in_leaves_the_cart(client):
+    shirt = ProductFactory(title="Shirt")
+    add(client, shirt)
+    shirt.is_active = False
+    shirt.save()
+    assert cart_lines(client) == {}
+    assert client.get(reverse("shop:checkout")).url == reverse("shop:cart")
+
+
+def test_the_cart_holds_a_bounded_number_of_lines(client):
+    """~990 lines once cost 4 s a cart page, and 991 a 500 (hnsw.ef_search out of range)."""
+    products = ProductFactory.create_batch(MAX_LINES + 1)
+    for product in products[:MAX_LINES]:
+        add(client, product)
+    refused = add(client, products[-1])
+    assert f"holds {MAX_LINES} different products" in messages_of(refused)[-1]
+    refused = update(client, products[-1], 1)
+    assert f"holds {MAX_LINES} different products" in messages_of(refused)[-1]
+    assert len(cart_lines(client)) == MAX_LINES
+    # A line already in the cart still changes.
+    update(client, products[0], 3)
+    assert cart_lines(client)[products[0].title] == 3
+
+
+def test_a_session_holding_more_lines_than_allowed_counts_only_the_first(client):
+    products = ProductFactory.create_batch(MAX_LINES + 5)
+    session = client.session
+    session["cart"] = {str(product.pk): 1 for product in products}
+    session.save()
+    assert len(cart_lines(client)) == MAX_LINES
+
+
+def test_a_cart_never_adds_up_two_currencies(client):
+    shirt = ProductFactory(title="Shirt", price="20.00")
+    cap = ProductFactory(title="Cap", price="10.00", currency="USD")
+    add(client, shirt)
+    refused = add(client, cap)
+    assert messages_of(refused)[-1] == (
+        "Cap is priced in USD and your cart in EUR: order it separately."
+    )
+    assert cart_lines(client) == {"Shirt": 1}
+    # Repriced in another currency after it went in: a total per currency, and no checkout.
+    scarf = ProductFactory(title="Scarf", price="15.00")
+    add(client, scarf)
+    scarf.currency = "USD"
+    scarf.save()
+    page = client.get(reverse("shop:cart"))
+    assert page.context["totals"] == {"EUR": Decimal("20.00"), "USD": Decimal("15.00")}
+    assert page.context["can_checkout"] is False
+    assert "Priced in USD, the rest of your cart in EUR" in page.content.decode()
+    assert client.get(reverse("shop:checkout")).url == reverse("shop:cart")
+
+
+def test_another_sessions_checkout_token_does_not_hand_over_its_order(client):
+    """Posting a token seen on someone else's page once returned their order (name, email,
+    address) to the new session."""
+    first = Client()
+    add(first, ProductFactory(title="Shirt"))
+    form = first.get(reverse("shop:checkout")).context["form"]
+    token = form.initial["checkout_token"]
+    placed = checkout(first)
+    assert placed.status_code == 302 and Order.objects.count() == 1
+    theirs = Order.objects.get()
+
+    add(client, ProductFactory(title="Shoes", price="19.99"))
+    client.get(reverse("shop:checkout"))
+    stranger = {**CONTACT, "full_name": "Mallory", "email": "m@example.com"}
+    response = client.post(
+        reverse("shop:checkout"),
+        {**stranger, "checkout_token": str(token), "expected_total": "19.99"},
+    )
+    assert response.status_code == 200 and Order.objects.count() == 1
+    assert "This checkout page has expired" in response.content.decode()
+    assert client.get(reverse("shop:order", args=[theirs.reference])).status_code == 404
+    assert CONTACT["address"] not in response.content.decode()
+    # Its own page (the one just shown, with a fresh token) places its own order.
+    assert checkout(client, full_name="Mallory").status_code == 302
+    assert Order.objects.count() == 2

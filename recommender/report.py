@@ -28,6 +28,15 @@ padding:.3rem .6rem;text-align:right}th{text-align:left}img{max-width:100%;heigh
 
 def render(figures: dict) -> str:
     """HTML for ``evaluation.evaluate``'s result: nothing outside the page is needed to read it."""
+    import matplotlib
+
+    # Labels are the shop's own words (category names): "$...$" in one is text, not math
+    # for matplotlib to typeset (a name like "$\\frac{$" would fail the whole report).
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _render(figures)
+
+
+def _render(figures: dict) -> str:
     config = figures["config"]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",

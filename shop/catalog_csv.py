@@ -114,6 +114,8 @@ class Catalog:
         external_id = values[ID]
         if not external_id:
             return RowError(line, "", "empty id")
+        if any("\x00" in value for value in values.values()):  # PostgreSQL cannot store it
+            return RowError(line, external_id.replace("\x00", ""), "a NUL character in a field")
         try:
             return self._row(line, external_id, values)
         except ValueError as error:

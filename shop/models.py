@@ -2,6 +2,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -10,6 +11,20 @@ from django.utils.crypto import get_random_string
 from treebeard.mp_tree import MP_Node
 
 from shop.images import image_extension
+
+
+def reject_nul_characters(value) -> None:
+    """PostgreSQL stores no NUL character (U+0000) in text or JSON: refuse one anywhere in
+    ``value`` (keys included) as invalid input, instead of failing in the database."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul_characters(key)
+            reject_nul_characters(item)
+    elif isinstance(value, list):
+        for item in value:
+            reject_nul_characters(item)
+    elif isinstance(value, str) and "\x00" in value:
+        raise ValidationError("Null characters are not allowed.", code="null_characters")
 
 
 class Category(MP_Node):
@@ -81,7 +96,12 @@ class Product(models.Model):
     season = models.CharField(max_length=10, choices=Season, blank=True)
     usage = models.CharField(max_length=40, blank=True)
     year = models.PositiveSmallIntegerField(null=True, blank=True)
-    attributes = models.JSONField(default=dict, blank=True, help_text="Free-form attributes.")
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[reject_nul_characters],
+        help_text="Free-form attributes.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

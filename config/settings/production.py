@@ -34,8 +34,19 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)
+# HSTS as browsers' preload lists accept it: a year at least, subdomains included. (Sending
+# "preload" only consents; a site joins the list when its owner submits it.)
+HSTS_PRELOAD_MIN_SECONDS = 365 * 24 * 60 * 60
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=HSTS_PRELOAD_MIN_SECONDS)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+if SECURE_HSTS_PRELOAD and (
+    SECURE_HSTS_SECONDS < HSTS_PRELOAD_MIN_SECONDS or not SECURE_HSTS_INCLUDE_SUBDOMAINS
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE_HSTS_PRELOAD needs DJANGO_SECURE_HSTS_SECONDS of at least "
+        f"{HSTS_PRELOAD_MIN_SECONDS} (a year) and DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS: preload "
+        "lists refuse less. Set DJANGO_SECURE_HSTS_PRELOAD=false for a shorter max-age."
+    )
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

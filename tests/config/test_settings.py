@@ -134,3 +134,33 @@ def test_a_shared_redis_cache_when_one_is_configured():
     assert second.stdout.split()[-2:] == ["ResilientRedisCache", "2"], second.stderr
     local = manage("shell", "-c", count, DJANGO_SETTINGS_MODULE="config.settings.local")
     assert local.stdout.split()[-2] == "LocMemCache", local.stderr
+
+
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": SECRET,
+    "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+    "CACHE_URL": SHARED_CACHE,
+}
+
+
+def test_production_sends_hsts_that_preload_lists_accept():
+    """A year at least, with subdomains, when it says "preload" (a review found 30 days)."""
+    printed = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD)",
+        **PRODUCTION,
+    )
+    assert printed.stdout.splitlines()[-1].split() == ["31536000", "True", "True"]
+
+
+def test_production_refuses_preload_with_a_max_age_under_a_year():
+    short = manage("check", DJANGO_SECURE_HSTS_SECONDS="2592000", **PRODUCTION)
+    assert short.returncode != 0
+    assert "a year" in short.stderr.splitlines()[-1]
+    without_preload = {
+        "DJANGO_SECURE_HSTS_SECONDS": "2592000",
+        "DJANGO_SECURE_HSTS_PRELOAD": "false",
+    }
+    assert manage("check", **without_preload, **PRODUCTION).returncode == 0

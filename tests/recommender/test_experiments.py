@@ -95,3 +95,20 @@ def test_maps_of_separate_groups_keep_them_apart_and_the_report_draws_them():
     assert "neighbour agreement" in html.lower()
     slim = summary(figures)
     assert "coords" not in str(slim["maps"]) and slim["maps"][0]["UMAP"]["agreement"] > 0.9
+
+
+def test_labels_with_dollar_signs_are_drawn_as_text_not_math():
+    """A category named like matplotlib math ("$\\frac{$") once failed every report."""
+    names = ["$\\frac{$", "Socks $5$", "Shirts"] * 4
+    coords = [[float(i), float(i % 3)] for i in range(len(names))]
+    entry = {"title": "$\\frac{$ and friends", "labels": names, "products": len(names)}
+    entry |= {"agreement_original": 0.5}
+    entry |= {method: {"coords": coords, "agreement": 0.5} for method in ("t-SNE", "UMAP")}
+    headline = {"p10_article": 0.5, "p10_article_colour": 0.2, "ndcg10": 0.4, "coverage": 0.9}
+    headline |= {"latency_ms_median": 10.0, "latency_ms_p95": 20.0}
+    config = {"queries": 6, "seed": 0, "catalogue_products": 6, "encoder": "x"}
+    config |= {"encoder_version": "1", "measured_at": "now", "image_weight": 0.7}
+    figures = {"rail": headline, "photo": headline, "config": config, "maps": [entry]}
+    html = report.render(figures)
+    assert "Map: $\\frac{$ and friends" in html
+    assert html.count("data:image/png;base64,") == 1

@@ -414,3 +414,45 @@ def test_photo_search_after_an_upgrade_says_it_is_being_rebuilt_with_a_503(api, 
         headers={"Vitrine-Fragment": "results"},
     )
     assert page.status_code == 503 and "being rebuilt" in page.content.decode()
+
+
+# Bad input is a 400 in the API's error format, never a 500 or an HTML page ------------------
+
+
+@pytest.mark.parametrize(
+    "attributes", [{"fit": "slim\u0000"}, {"fit\u0000": "slim"}, {"a": ["\u0000"]}]
+)
+def test_a_nul_character_in_attributes_is_a_400_not_a_database_error(staff_api, attributes):
+    new = {"title": "NUL Shirt", "price": "10.00", "attributes": attributes}
+    response = staff_api.post(reverse("api:product-list"), new, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"attributes": ["Null characters are not allowed."]}
+    assert not Product.objects.filter(title="NUL Shirt").exists()
+
+
+def test_a_nul_character_in_attributes_is_an_admin_form_error(admin_client):
+    from tests.factories import admin_product_form
+
+    photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")
+    form = admin_product_form(photo, title="NUL", slug="nul", attributes='{"a": "x\\u0000y"}')
+    response = admin_client.post(reverse("admin:shop_product_add"), form)
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in response.content.decode()
+    assert not Product.objects.filter(slug="nul").exists()
+
+
+def test_too_many_files_in_one_request_get_the_api_error_body(api, client, settings):
+    files = {
+        f"photo{n}": SimpleUploadedFile(f"{n}.jpg", b"x", "image/jpeg")
+        for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)
+    }
+    response = api.post(reverse("api:photo-search"), files, format="multipart")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "bad_request",
+        "detail": "The request has too many files (send one photo).",
+    }
+    # The storefront keeps Django's own page.
+    page = client.post(reverse("shop:photo_search"), files)
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")

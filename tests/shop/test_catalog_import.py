@@ -173,3 +173,19 @@ def test_fashion_dev_imports_completely_and_reimports_unchanged(fashion_dev):
     assert Product.objects.filter(category__depth=3).count() == 4001
     second = catalog_import(path=fashion_dev)
     assert (second.created, second.updated, second.unchanged) == (0, 0, 4001)
+
+
+@pytest.mark.django_db
+def test_a_row_with_a_nul_character_is_skipped_and_reported_the_rest_imported(tmp_path):
+    """PostgreSQL stores no NUL: one such row must not fail its whole batch."""
+    lines = [
+        "1,Men,Apparel,Topwear,Tshirts,Navy Blue,Summer,2012,Casual,Plain T-shirt",
+        "2,Men,Apparel,Topwear,Tshirts,Red,Summer,2012,Casual,Odd\x00 T-shirt",
+    ]
+    folder = write_catalog(tmp_path / "c", lines, {"1": jpeg_bytes(), "2": jpeg_bytes()})
+    report = catalog_import(path=folder)
+    assert report.created == 1
+    assert [(error.line, error.reason) for error in report.errors] == [
+        (3, "a NUL character in a field")
+    ]
+    assert list(Product.objects.values_list("title", flat=True)) == ["Plain T-shirt"]

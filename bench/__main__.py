@@ -74,6 +74,13 @@ STEPS = [
         True,
     ),
     ("memory", "Memory: Celery worker and encoders", ["bench.memory", "--tasks", "20"], True),
+    ("photo-bombs", "Reading one uploaded photo: time and memory", ["bench.photo_bombs"], False),
+    (
+        "photo-bomb-load",
+        "A category page while one client uploads photo bombs within the rate limits",
+        ["bench.photo_bomb_load", "--seconds", "52"],
+        True,
+    ),
 ]
 
 

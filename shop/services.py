@@ -284,7 +284,9 @@ def order_place(
     buy the last item twice. Prices are the catalogue's at this moment; with
     ``expected_total`` (what the shopper was shown), a different total stops the order.
     Nothing is written when any line cannot be sold (``OrderError`` says which and why).
-    The same ``checkout_token`` twice returns the first order instead of placing a second.
+    The same ``checkout_token`` twice returns the first order instead of placing a second:
+    callers pass only tokens they gave this shopper (the checkout page binds them to the
+    session), or one shopper's token would return another's order.
     """
     if not items:
         raise OrderError({0: "the cart is empty"})

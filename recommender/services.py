@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pgvector import SparseVector
@@ -251,11 +251,12 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
     )
 
 
-def products_changed(*, product_ids: Iterable[int]) -> None:
-    """Products were created or edited: embed them and refit the text model, after commit.
+def product_changes_queue(*, product_ids: Iterable[int]) -> None:
+    """Products were created or edited: queue their embedding and a text refit.
 
-    Call inside the transaction that changed them; the worker then never reads rows that are
-    not committed, and nothing is queued when the transaction rolls back.
+    The catalogue's ``products_changed`` event calls this once its transaction committed
+    (recommender/receivers.py). Called inside a transaction, the work is queued when it
+    commits: a worker never reads rows that are not there yet.
     """
     from recommender import tasks
 
@@ -353,14 +354,23 @@ def text_index_refit_when_quiet(*, quiet_seconds: float) -> float:
 
 def text_refit_overdue() -> bool:
     """Whether a catalogue change has waited for its text refit longer than the refit's delay
-    plus the time a queued message may take: its message was lost (the broker was down when the
-    product was saved), and the sweep must queue the refit again."""
-    waited = timedelta(seconds=settings.RECOMMENDER_TEXT_REFIT_DELAY) + SWEEP_GRACE
-    return (
-        VectorIndex.objects.exclude(state=VectorIndex.State.RETIRED)
-        .filter(text_changed_at__lt=timezone.now() - waited)
-        .exists()
+    plus the time a queued message may take, and the sweep must queue the refit again.
+
+    Two ways to miss one: the refit's message was lost (the broker was down when the product
+    was saved), or the catalogue's event never reached the recommender (the process stopped
+    between the catalogue's commit and its receiver, which stamps ``text_changed_at``). For
+    the second, an index fitted before a product's last change is stamped here.
+    """
+    delay = timedelta(seconds=settings.RECOMMENDER_TEXT_REFIT_DELAY)
+    waited_since = timezone.now() - delay - SWEEP_GRACE
+    in_use = VectorIndex.objects.exclude(state=VectorIndex.State.RETIRED)
+    changed_unheard = Product.objects.filter(
+        updated_at__gt=OuterRef("text_fitted_at"), updated_at__lt=waited_since
     )
+    in_use.filter(text_changed_at__isnull=True).filter(Exists(changed_unheard)).update(
+        text_changed_at=waited_since
+    )
+    return in_use.filter(text_changed_at__lte=waited_since).exists()
 
 
 def products_needing_embedding() -> list[int]:

@@ -32,7 +32,7 @@ def refit_text_index() -> None:
 @shared_task(**IDEMPOTENT)
 def sweep_embeddings() -> int:
     """Queue every product whose vectors are missing or out of date, and a text refit whose
-    message was lost; returns how many products."""
+    message was lost or whose catalogue event never arrived; returns how many products."""
     product_ids = services.products_needing_embedding()
     for start in range(0, len(product_ids), services.EMBED_TASK_SIZE):
         services.enqueue(embed_products, product_ids[start : start + services.EMBED_TASK_SIZE])

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.text import slugify
 
-from recommender.services import products_changed
 from shop.catalog_csv import Catalog, CatalogRow, RowError
+from shop.events import product_changes_announce
 from shop.images import CheckedImage, InvalidImage, check_image
 from shop.models import Category, Order, OrderLine, Product, ProductImage
 
@@ -209,7 +209,7 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
         to_create.append(product_image)
     ProductImage.objects.bulk_create(to_create)
     # Embedding happens in batches on the workers, after this batch commits.
-    products_changed(product_ids=[p.pk for p in new_products] + updated_ids)
+    product_changes_announce(product_ids=[p.pk for p in new_products] + updated_ids)
 
 
 def _apply_row(product: Product, row: CatalogRow, category: Category | None) -> bool:
@@ -404,7 +404,7 @@ def product_save(
             )
             product_image.width, product_image.height = photo.width, photo.height
             product_image.save()
-        products_changed(product_ids=[product.pk])
+        product_changes_announce(product_ids=[product.pk])
     return product
 
 

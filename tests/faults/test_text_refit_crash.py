@@ -42,7 +42,7 @@ def test_a_refit_that_crashes_part_way_changes_nothing_and_the_next_refit_succee
 
     renamed = sample[0]
     Product.objects.filter(pk=renamed.pk).update(title="Zanzibar Striped Tshirt")
-    services.products_changed(product_ids=[renamed.pk])  # marks the text model stale
+    services.product_changes_queue(product_ids=[renamed.pk])  # marks the text model stale
     index.refresh_from_db()
     assert index.text_changed_at is not None
 

@@ -35,7 +35,7 @@ def test_a_batch_cut_short_by_sigkill_is_redelivered_and_every_product_embedded(
     monkeypatch.setattr(services, "EMBED_TASK_SIZE", BATCH)
     env = {**worker_env, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
     with celery_broker_at(redis.url):
-        services.products_changed(product_ids=[p.pk for p in products])  # 3 messages + refit
+        services.product_changes_queue(product_ids=[p.pk for p in products])  # 3 messages + refit
 
         with celery_worker(env, "-b", redis.url, "worker") as first:
             received = first.wait_for(

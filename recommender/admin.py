@@ -1,5 +1,9 @@
-"""The recommender in Django admin: the Insights page (recommendation quality, measured in the
-background). Views are thin: permissions, one form, then ``recommender.insights``."""
+"""The recommender in Django admin: what it adds to the catalogue's product admin (embedding
+status, re-embed action, duplicate-photo warning), and the Insights page (recommendation
+quality, measured in the background). Views are thin: permissions, one form, then a service.
+
+The catalogue's admin knows nothing of the recommender: the recommender registers its own
+version of it here (admin modules load in INSTALLED_APPS order, shop's first)."""
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from csp.decorators import csp
@@ -14,6 +18,10 @@ from django.urls import path
 from recommender import evaluation, insights
 from recommender.models import EvaluationRun
 from recommender.report import METRICS
+from recommender.selectors import embedding_status, with_embedding_status
+from recommender.services import product_photo_duplicates, products_reembed
+from shop.admin import ProductAdmin
+from shop.models import Product
 
 TASKS = ("rail", "photo")
 METRIC_LABELS = {
@@ -135,3 +143,52 @@ class EvaluationRunAdmin(admin.ModelAdmin):
         response = HttpResponse(html)
         response["X-Frame-Options"] = "SAMEORIGIN"
         return response
+
+
+class ProductWithEmbeddingAdmin(ProductAdmin):
+    """The catalogue's product admin, plus each product's embedding in the live index."""
+
+    list_display = [*ProductAdmin.list_display, "embedding"]
+    readonly_fields = [*ProductAdmin.readonly_fields, "embedding_detail"]
+    actions = [*ProductAdmin.actions, "reembed"]
+    fieldsets = [*ProductAdmin.fieldsets, ("Similarity index", {"fields": ["embedding_detail"]})]
+
+    def get_queryset(self, request):
+        return with_embedding_status(super().get_queryset(request))
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        duplicates = product_photo_duplicates(product=form.instance)
+        if duplicates:
+            self.message_user(
+                request,
+                "This photo is already used by: " + ", ".join(str(p) for p in duplicates),
+                messages.WARNING,
+            )
+
+    @admin.display(description="Embedding", ordering="embedding_status")
+    def embedding(self, obj):
+        # Pending also covers a product not in the live index yet; None: no live index.
+        return obj.embedding_status or "not indexed"
+
+    @admin.display(description="Embedding")
+    def embedding_detail(self, obj):
+        if not obj.pk:
+            return "—"
+        status = embedding_status(product=obj)
+        if status is None:
+            return "No live index yet: run `manage.py reindex`."
+        index, row = status
+        if row is None:
+            return f"pending: not in {index} yet (queued, or picked up by the periodic sweep)"
+        detail = f"{row.status} in {index}, encoder {index.encoder} {index.encoder_version}"
+        return f"{detail}. Reason: {row.error}" if row.error else detail
+
+    @admin.action(description="Re-embed the photos of selected products")
+    def reembed(self, request, queryset):
+        queued = products_reembed(product_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{queued} product(s) queued for embedding.", messages.SUCCESS)
+
+
+admin.site.unregister(Product)
+admin.site.register(Product, ProductWithEmbeddingAdmin)

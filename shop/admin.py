@@ -9,9 +9,8 @@ from django.utils.html import format_html
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from recommender.selectors import embedding_status, with_embedding_status
-from recommender.services import product_photo_duplicates, products_changed, products_reembed
 from shop import services
+from shop.events import product_changes_announce
 from shop.models import Category, Order, OrderLine, Product, ProductImage
 
 THUMBNAIL_PX = 64
@@ -121,7 +120,6 @@ class ProductAdmin(admin.ModelAdmin):
         "currency",
         "stock",
         "is_active",
-        "embedding",
     ]
     list_display_links = ["thumbnail", "title"]
     list_filter = [CategorySubtreeFilter, "gender", "colour", "is_active", InStockFilter]
@@ -129,15 +127,14 @@ class ProductAdmin(admin.ModelAdmin):
     list_per_page = 50
     search_fields = ["title", "description", "external_id", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["main_photo", "embedding_detail", "created_at", "updated_at"]
+    readonly_fields = ["main_photo", "created_at", "updated_at"]
     inlines = [ProductImageInline]
-    actions = ["activate", "deactivate", "reembed"]
+    actions = ["activate", "deactivate"]
     fieldsets = [
         (None, {"fields": ["main_photo", "title", "slug", "description", "category"]}),
         ("Selling", {"fields": ["price", "currency", "stock", "is_active"]}),
         ("Attributes", {"fields": ["gender", "colour", "season", "usage", "year", "attributes"]}),
         ("Catalogue", {"fields": ["external_id", "created_at", "updated_at"]}),
-        ("Similarity index", {"fields": ["embedding_detail"]}),
     ]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -151,15 +148,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # Inside the admin's transaction: the worker is asked after it commits.
-        products_changed(product_ids=[form.instance.pk])
-        duplicates = product_photo_duplicates(product=form.instance)
-        if duplicates:
-            self.message_user(
-                request,
-                "This photo is already used by: " + ", ".join(str(p) for p in duplicates),
-                messages.WARNING,
-            )
+        # Inside the admin's transaction: listeners hear of it once it commits.
+        product_changes_announce(product_ids=[form.instance.pk])
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not ProductImage:
@@ -174,30 +164,7 @@ class ProductAdmin(admin.ModelAdmin):
         services.product_images_ensure_primary(product=form.instance)
 
     def get_queryset(self, request):
-        return with_embedding_status(super().get_queryset(request).prefetch_related("images"))
-
-    @admin.display(description="Embedding", ordering="embedding_status")
-    def embedding(self, obj):
-        # Pending also covers a product not in the live index yet; None: no live index.
-        return obj.embedding_status or "not indexed"
-
-    @admin.display(description="Embedding")
-    def embedding_detail(self, obj):
-        if not obj.pk:
-            return "—"
-        status = embedding_status(product=obj)
-        if status is None:
-            return "No live index yet: run `manage.py reindex`."
-        index, row = status
-        if row is None:
-            return f"pending: not in {index} yet (queued, or picked up by the periodic sweep)"
-        detail = f"{row.status} in {index}, encoder {index.encoder} {index.encoder_version}"
-        return f"{detail}. Reason: {row.error}" if row.error else detail
-
-    @admin.action(description="Re-embed the photos of selected products")
-    def reembed(self, request, queryset):
-        queued = products_reembed(product_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{queued} product(s) queued for embedding.", messages.SUCCESS)
+        return super().get_queryset(request).prefetch_related("images")
 
     @admin.display(description="Photo")
     def thumbnail(self, obj):

@@ -15,9 +15,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from recommender import evaluation, insights
 from recommender.models import EvaluationRun
-from recommender.report import METRICS
+from recommender.quality import evaluation, insights
+from recommender.quality.report import METRICS
 from recommender.selectors import embedding_status, with_embedding_status
 from recommender.services import product_photo_duplicates, products_reembed
 from shop.admin import ProductAdmin
@@ -121,7 +121,7 @@ class EvaluationRunAdmin(admin.ModelAdmin):
         return JsonResponse(insights.evaluation_run_status())
 
     # A page of its own: sandboxed (no scripts, an opaque origin) even when opened directly, and
-    # framed only by our admin page. It is self-contained (recommender/report.py): an inline
+    # framed only by our admin page. It is self-contained (recommender/quality/report.py): an inline
     # <style> and plots as data: PNGs, which its policy allows, and nothing else at all.
     @csp(
         {

@@ -4,7 +4,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from recommender import insights, services
+from recommender import services
+from recommender.quality import insights
 
 TRANSIENT = (OperationalError, InterfaceError)
 # Safe to run twice: acknowledged after the work, so a killed worker's messages are redelivered.

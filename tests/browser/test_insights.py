@@ -20,7 +20,7 @@ from django.utils import formats, timezone
 from playwright.sync_api import Page, expect
 
 from recommender.models import EvaluationRun
-from recommender.report import render
+from recommender.quality.report import render
 from tests.factories import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -7,7 +7,7 @@ import math
 import pytest
 from django.core.management import CommandError, call_command
 
-from recommender.evaluation import QueryResult, Truth, score
+from recommender.quality.evaluation import QueryResult, Truth, score
 
 # A hand-made catalogue: 3 red shirts, 2 blue shirts, 2 red shoes, 1 bag.
 TRUTHS = {
@@ -118,7 +118,7 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
 
 
 def test_split_catalogue_writes_one_half_by_id_and_links_the_photos(tmp_path):
-    from recommender.splits import split_of
+    from recommender.quality.splits import split_of
 
     source = tmp_path / "catalogue"
     (source / "images").mkdir(parents=True)
@@ -143,7 +143,7 @@ def test_split_catalogue_writes_one_half_by_id_and_links_the_photos(tmp_path):
 
 
 def test_split_catalogue_copies_kaggle_quirks_as_they_are(tmp_path):
-    from recommender.splits import split_of
+    from recommender.quality.splits import split_of
 
     source = tmp_path / "catalogue"
     (source / "images").mkdir(parents=True)

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.celery_app import app as celery_app
-from recommender import evaluation, insights, report
-from recommender.insights import evaluation_run_execute, evaluation_run_start
 from recommender.models import EvaluationRun
-from recommender.report import render
+from recommender.quality import evaluation, insights, report
+from recommender.quality.insights import evaluation_run_execute, evaluation_run_start
+from recommender.quality.report import render
 from recommender.services import index_build
 from shop.services import category_get_or_create
 from tests.conftest import celery_broker_at

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recommender import evaluation
-from recommender.report import METRICS, render
+from recommender.quality import evaluation
+from recommender.quality.report import METRICS, render
 
 
 class Command(BaseCommand):

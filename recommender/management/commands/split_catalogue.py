@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommender.splits import SPLITS, split_of
+from recommender.quality.splits import SPLITS, split_of
 
 
 class Command(BaseCommand):

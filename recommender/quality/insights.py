@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from recommender import evaluation, report
 from recommender.models import EvaluationRun
+from recommender.quality import evaluation, report
 from recommender.services import enqueue
 
 logger = logging.getLogger(__name__)

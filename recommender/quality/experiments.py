@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from recommender.evaluation import K, QueryResult, Truth, score
 from recommender.models import ProductEmbedding, VectorIndex
+from recommender.quality.evaluation import K, QueryResult, Truth, score
 
 WEIGHTS = [round(0.1 * step, 1) for step in range(11)]
 PCA_COMPONENTS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)

@@ -172,7 +172,7 @@ def evaluate(
     """
     from django.conf import settings
 
-    from recommender import experiments as lab
+    from recommender.quality import experiments as lab
     from recommender.selectors import (
         PHOTO_FEEDBACK_NEIGHBOURS,
         PHOTO_FEEDBACK_SHARPNESS,

@@ -22,10 +22,19 @@ RETRY_AFTER_SECONDS = 30
 UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-def api_error(error: str, detail: str, *, status: int, **extra) -> JsonResponse:
-    """The API's error body, ``{"error": code, "detail": message, ...}``, for responses made
-    outside DRF (DRF's own go through ``shop.api_policies.exception_handler``)."""
-    return JsonResponse({"error": error, "detail": detail, **extra}, status=status)
+def api_error_body(error: str, detail: str, *, fields: dict | None = None) -> dict:
+    """The API's one error body: ``{"error": code, "detail": message}``, with ``fields`` (each
+    field's messages) for invalid input. DRF's errors (``shop.api.policies.exception_handler``)
+    and the responses made outside DRF (``api_error``) are all built here."""
+    body = {"error": error, "detail": detail}
+    if fields is not None:
+        body["fields"] = fields
+    return body
+
+
+def api_error(error: str, detail: str, *, status: int) -> JsonResponse:
+    """An error response in the API's format, for responses made outside DRF."""
+    return JsonResponse(api_error_body(error, detail), status=status)
 
 
 def server_error(request):

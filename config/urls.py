@@ -35,7 +35,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/swagger/", swagger, name="swagger"),
     path("api/schema/redoc/", redoc, name="redoc"),
-    path("api/v1/", include("shop.api_urls")),
+    path("api/v1/", include("shop.api.urls")),
     path("", include("shop.urls")),
 ]
 

@@ -282,13 +282,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["shop.api_policies.StaffModelPermissionsOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "shop.api_policies.ProductPagination",
-    "DEFAULT_SCHEMA_CLASS": "shop.api_schema.VitrineAutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["shop.api.policies.StaffModelPermissionsOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "shop.api.policies.ProductPagination",
+    "DEFAULT_SCHEMA_CLASS": "shop.api.schema.VitrineAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "photo_search": env("API_PHOTO_SEARCH_RATE", default="30/min"),
     },
-    "EXCEPTION_HANDLER": "shop.api_policies.exception_handler",
+    "EXCEPTION_HANDLER": "shop.api.policies.exception_handler",
     # Rate limits key on the client's address. Behind N trusted proxies (nginx in
     # docker-compose: 1), the Nth address from the right of X-Forwarded-For; with 0, the
     # socket's address, so that a client cannot choose its own key by sending that header.

@@ -20,14 +20,12 @@ from config.errors import api_error
 from recommender.encoders import UnreadableImage
 from recommender.selectors import embedding_status, products_by_photo, similar_products
 from recommender.services import IndexOutdated
-from shop.api_policies import (
+from shop.api.policies import (
     AddressScopedRateThrottle,
     HiddenProductReader,
     sees_hidden_products,
 )
-from shop.models import Category, Product
-from shop.selectors import product_list_storefront
-from shop.serializers import (
+from shop.api.serializers import (
     CategorySerializer,
     EmbeddingStatusSerializer,
     PhotoSearchSerializer,
@@ -37,6 +35,8 @@ from shop.serializers import (
     SimilarParamsSerializer,
     SimilarProductSerializer,
 )
+from shop.models import Category, Product
+from shop.selectors import product_list_storefront
 from shop.services import product_save
 
 ERROR_SCHEMA = inline_serializer(

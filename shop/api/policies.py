@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.throttling import ScopedRateThrottle
 
+from config.errors import api_error_body
 from config.ratelimits import client_address
 
 
@@ -90,12 +91,10 @@ def exception_handler(exc, context):
         fields = data if isinstance(data, dict) else {"non_field_errors": data}
         fields = {name: _messages(value) for name, value in fields.items()}
         first = next(iter(fields.items()), ("", [""]))
-        body = {"error": "invalid", "detail": f"{first[0]}: {first[1][0]}", "fields": fields}
+        body = api_error_body("invalid", f"{first[0]}: {first[1][0]}", fields=fields)
     else:
-        body = {
-            "error": code,
-            "detail": str(data.get("detail", data) if isinstance(data, dict) else data),
-        }
+        detail = data.get("detail", data) if isinstance(data, dict) else data
+        body = api_error_body(code, str(detail))
     response.data = body
     return response
 

@@ -3,7 +3,7 @@
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions
 
-from shop.api_policies import StaffModelPermissionsOrReadOnly
+from shop.api.policies import StaffModelPermissionsOrReadOnly
 
 
 class VitrineAutoSchema(AutoSchema):

@@ -54,7 +54,7 @@ def main() -> None:
         catalog = subset_catalog(args.catalog, args.products, work)
         report = catalog_import(path=catalog)
         count = report.created
-        encoder = recommender_services._encoder(args.encoder)
+        encoder = recommender_services.encoder_load(args.encoder)
 
         start = time.perf_counter()
         recommender_services.index_build(encoder=args.encoder)

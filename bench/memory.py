@@ -42,8 +42,9 @@ if name == "resnet50":
     encoder = ImageEncoder(name=name, version="bench", model=resnet50.build_model(weights),
                            normalise=resnet50.normalise, runtime="graph")
 else:
-    from recommender.services import _encoder  # as a worker loads it (its conversion cached)
-    encoder = _encoder(name)
+    from recommender.encoding import encoder_load  # as a worker loads it (conversion cached)
+
+    encoder = encoder_load(name)
 for _ in encoder.encode_stream(enumerate(Path(p).read_bytes() for p in photos)):
     pass
 print(before, rss_mib(os.getpid()))
@@ -65,8 +66,7 @@ def main() -> None:
     django.setup()
     from recommender.models import ProductEmbedding
     from recommender.selectors import live_index
-    from recommender.services import EMBED_TASK_SIZE
-    from recommender.tasks import embed_products
+    from recommender.tasks import EMBED_TASK_SIZE, embed_products
     from shop.models import ProductImage
 
     index = live_index()

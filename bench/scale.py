@@ -319,9 +319,9 @@ def full_vector_index(encoder: str) -> dict[str, float]:
     """For comparison: build time and size of an HNSW over the full vectors, then drop it."""
     from django.db import connection
 
-    from recommender.services import _encoder
+    from recommender.encoding import encoder_load
 
-    dimensions = _encoder(encoder).dim
+    dimensions = encoder_load(encoder).dim
     vector_type = "vector" if dimensions <= 2000 else "halfvec"  # HNSW limits vector to 2,000
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '4GB'")

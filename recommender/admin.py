@@ -18,8 +18,12 @@ from django.urls import path
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, insights
 from recommender.quality.report import METRICS
-from recommender.selectors import embedding_status, with_embedding_status
-from recommender.services import product_photo_duplicates, products_reembed
+from recommender.queueing import products_reembed
+from recommender.selectors import (
+    embedding_status,
+    product_photo_duplicates,
+    with_embedding_status,
+)
 from shop.admin import ProductAdmin
 from shop.models import Product
 

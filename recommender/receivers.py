@@ -6,11 +6,11 @@ transaction has committed; the periodic sweep catches up with anything they miss
 
 from django.dispatch import receiver
 
-from recommender import services
+from recommender import queueing
 from shop.events import products_changed
 
 
 @receiver(products_changed, dispatch_uid="recommender.products_changed")
 def product_changes_index(sender, *, product_ids: list[int], **details) -> None:
     """Embed the changed products and refit the text model (their words may be new)."""
-    services.product_changes_queue(product_ids=product_ids)
+    queueing.product_changes_queue(product_ids=product_ids)

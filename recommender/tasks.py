@@ -4,8 +4,13 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from recommender import services
+from recommender.broker import enqueue
+from recommender.indexing import index_build, product_embeddings_refresh
 from recommender.quality import insights
+from recommender.sweep import products_needing_embedding, text_refit_overdue
+from recommender.text_index import text_index_refit_when_quiet
+
+EMBED_TASK_SIZE = 64  # products per message: small enough to retry cheaply
 
 TRANSIENT = (OperationalError, InterfaceError)
 # Safe to run twice: acknowledged after the work, so a killed worker's messages are redelivered.
@@ -20,32 +25,32 @@ IDEMPOTENT = {
 
 @shared_task(**IDEMPOTENT)
 def embed_products(product_ids: list[int], force: bool = False) -> None:
-    services.product_embeddings_refresh(product_ids=product_ids, force=force)
+    product_embeddings_refresh(product_ids=product_ids, force=force)
 
 
 @shared_task(**IDEMPOTENT)
 def refit_text_index() -> None:
-    wait = services.text_index_refit_when_quiet(quiet_seconds=settings.RECOMMENDER_TEXT_REFIT_DELAY)
+    wait = text_index_refit_when_quiet(quiet_seconds=settings.RECOMMENDER_TEXT_REFIT_DELAY)
     if wait > 0:
-        services.enqueue(refit_text_index, countdown=wait)
+        enqueue(refit_text_index, countdown=wait)
 
 
 @shared_task(**IDEMPOTENT)
 def sweep_embeddings() -> int:
     """Queue every product whose vectors are missing or out of date, and a text refit whose
     message was lost or whose catalogue event never arrived; returns how many products."""
-    product_ids = services.products_needing_embedding()
-    for start in range(0, len(product_ids), services.EMBED_TASK_SIZE):
-        services.enqueue(embed_products, product_ids[start : start + services.EMBED_TASK_SIZE])
-    if services.text_refit_overdue():
-        services.enqueue(refit_text_index)
+    product_ids = products_needing_embedding()
+    for start in range(0, len(product_ids), EMBED_TASK_SIZE):
+        enqueue(embed_products, product_ids[start : start + EMBED_TASK_SIZE])
+    if text_refit_overdue():
+        enqueue(refit_text_index)
     return len(product_ids)
 
 
 @shared_task
 def build_index(encoder: str | None = None) -> int:
     """Build a new index and make it live (``manage.py reindex`` in the background)."""
-    return services.index_build(encoder=encoder).pk
+    return index_build(encoder=encoder).pk
 
 
 # Not retried, and acknowledged on receipt: a run takes minutes to hours, longer than a broker

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.ratelimits import post_limit_exceeded
 from recommender.encoders import UnreadableImage
+from recommender.encoding import IndexOutdated
 from recommender.selectors import (
     SimilarProduct,
     live_index,
@@ -23,7 +24,6 @@ from recommender.selectors import (
     products_you_may_like,
     similar_products,
 )
-from recommender.services import IndexOutdated
 from shop.cart import Cart, CartError, cart_totals
 from shop.forms import (
     SORT_CHOICES,

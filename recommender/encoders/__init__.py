@@ -45,6 +45,7 @@ def choose_encoder(
     setting: str = "auto", *, resnet50_weights: Path | str | None = None, download: bool = False
 ) -> EncoderChoice:
     """Which encoder to use, and why (for logs and the admin); ``ValueError`` if impossible."""
+    # Each encoder's module is imported only when it is asked for: ResNet50's loads TensorFlow.
     from recommender.encoders import resnet50
 
     if setting == "efficientnet_lite0":

@@ -17,9 +17,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from recommender.documents import category_paths
+from recommender.encoding import IndexOutdated
+from recommender.selectors import live_index, products_by_photo, similar_products
+from recommender.selectors.searches import PHOTO_FEEDBACK_NEIGHBOURS, PHOTO_FEEDBACK_SHARPNESS
 from shop.models import Product
 
 K = 10
@@ -120,8 +125,6 @@ def query_sample(truths: dict[int, Truth], *, queries: int, seed: int) -> list[i
 def run_rail(
     sample: Sequence[int], *, progress: Callable[[int], None] | None = None, **rail_options
 ) -> list[QueryResult]:
-    from recommender.selectors import similar_products
-
     products = Product.objects.in_bulk(list(sample))
     results = []
     for pid in sample:
@@ -136,8 +139,6 @@ def run_rail(
 def run_photo(
     sample: Sequence[int], *, progress: Callable[[int], None] | None = None
 ) -> list[QueryResult]:
-    from recommender.selectors import products_by_photo
-
     products = Product.objects.prefetch_related("images").in_bulk(list(sample))
     results = []
     for pid in sample:
@@ -170,15 +171,8 @@ def evaluate(
 
     Raises ``EvaluationError`` when there is nothing to evaluate.
     """
-    from django.conf import settings
-
+    # Not at the top: the experiments import this module's metrics.
     from recommender.quality import experiments as lab
-    from recommender.selectors import (
-        PHOTO_FEEDBACK_NEIGHBOURS,
-        PHOTO_FEEDBACK_SHARPNESS,
-        live_index,
-    )
-    from recommender.services import IndexOutdated, category_paths
 
     if queries < 1:
         raise EvaluationError("the sample needs at least 1 query")

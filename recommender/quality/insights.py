@@ -17,9 +17,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from recommender.broker import enqueue
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, report
-from recommender.services import enqueue
+from recommender.selectors import live_index
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def _fail_stale_run() -> None:
 
 
 def _enqueue(run_id: int) -> None:
+    # Not at the top: the tasks module imports this one (its task runs the evaluation).
     from recommender import tasks
 
     if not enqueue(tasks.run_evaluation, run_id):
@@ -220,8 +222,6 @@ def evaluation_report_outdated(run: EvaluationRun | None) -> str:
     """Why ``run``'s figures may no longer describe the shop ("" when they still do)."""
     if run is None or not run.figures:
         return ""
-    from recommender.selectors import live_index
-
     config, index = run.figures["config"], live_index()
     if index is None:
         return "There is no live index now."

@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 
 from config.errors import api_error
 from recommender.encoders import UnreadableImage
+from recommender.encoding import IndexOutdated
 from recommender.selectors import embedding_status, products_by_photo, similar_products
-from recommender.services import IndexOutdated
 from shop.api.policies import (
     AddressScopedRateThrottle,
     HiddenProductReader,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recommender import services
+from recommender import queueing, services
 from recommender.models import VectorIndex
 from recommender.selectors import live_index
 from recommender.tasks import sweep_embeddings
@@ -33,7 +33,7 @@ def test_a_change_whose_event_never_arrived_is_caught_by_the_sweep(
     def receiver_crashes(**_):
         raise RuntimeError("the worker process stopped")
 
-    monkeypatch.setattr(services, "product_changes_queue", receiver_crashes)
+    monkeypatch.setattr(queueing, "product_changes_queue", receiver_crashes)
     product = Product.objects.order_by("pk").first()
     photo = check_image(jpeg_bytes((0, 150, 0), size=(90, 120)))
     with django_capture_on_commit_callbacks(execute=True):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from recommender import services
+from recommender import services, tasks
 from recommender.models import ProductEmbedding
 from recommender.selectors import live_index
 from shop.models import Product
@@ -32,7 +32,7 @@ def test_a_batch_cut_short_by_sigkill_is_redelivered_and_every_product_embedded(
     indexed_shop, redis, worker_env, monkeypatch
 ):
     products = [ProductImageFactory().product for _ in range(3 * BATCH)]
-    monkeypatch.setattr(services, "EMBED_TASK_SIZE", BATCH)
+    monkeypatch.setattr(tasks, "EMBED_TASK_SIZE", BATCH)
     env = {**worker_env, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
     with celery_broker_at(redis.url):
         services.product_changes_queue(product_ids=[p.pk for p in products])  # 3 messages + refit

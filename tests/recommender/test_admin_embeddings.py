@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from recommender import services
+from recommender import queueing, selectors, services
 from recommender.models import ProductEmbedding
 from recommender.services import index_build
 from shop.models import Product
@@ -44,7 +44,7 @@ def test_list_and_change_page_show_embedding_status_and_failure_reason(index, st
 def test_reembed_action_queues_the_selected_products_forced(index, staff_client, monkeypatch):
     queued = []
     monkeypatch.setattr(
-        services, "enqueue", lambda task, *args, **kw: queued.append((task.name, args))
+        queueing, "enqueue", lambda task, *args, **kw: queued.append((task.name, args))
     )
     ids = list(Product.objects.order_by("pk").values_list("pk", flat=True)[:3])
     response = staff_client.post(
@@ -92,5 +92,5 @@ def test_a_recompressed_copy_on_another_shelf_is_found_by_the_photo_alone(index)
     # Now a third product arrives with another recompression of it.
     bag = ProductFactory(title="Canvas Tote", category=watches, colour="Beige")
     ProductImageFactory(product=bag, image=recompressed(original, 70))
-    found = {p.title for p in services.product_photo_duplicates(product=bag)}
+    found = {p.title for p in selectors.product_photo_duplicates(product=bag)}
     assert {"Steel Chronograph", "Vitrine Men Green Tshirt"} <= found

@@ -218,7 +218,7 @@ def test_indexed_rails_agree_with_exact_brute_force_on_fashion_dev(fashion_dev):
 
 
 def test_the_excluded_product_lends_no_text_to_its_own_photo_search(catalogue, monkeypatch):
-    from recommender import selectors
+    from recommender.selectors import searches as selectors
 
     product = Product.objects.get(title="Vitrine Women Yellow Trouser")
     lenders = []

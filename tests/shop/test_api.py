@@ -178,7 +178,7 @@ def test_staff_create_a_product_with_a_photo_and_its_embedding_is_queued(
 ):
     queued = []
     monkeypatch.setattr(
-        "recommender.services.enqueue", lambda task, *args, **kw: queued.append((task.name, args))
+        "recommender.queueing.enqueue", lambda task, *args, **kw: queued.append((task.name, args))
     )
     category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
     photo = jpeg_bytes(size=(120, 160))

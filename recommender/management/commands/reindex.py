@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommender.encoders import ENCODER_NAMES
-from recommender.services import index_build
+from recommender.indexing import index_build
 from shop.models import Product
 
 

@@ -1,0 +1,55 @@
+"""Which index is live, its text model, and each product's embedding in it."""
+
+from __future__ import annotations
+
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from recommender.models import ProductEmbedding, VectorIndex
+from shop.models import Product
+
+
+def live_index() -> VectorIndex | None:
+    """The live index, its text model left in the database (``fitted_text_model`` has it)."""
+    return VectorIndex.objects.defer("text_model").filter(state=VectorIndex.State.LIVE).first()
+
+
+# Parsed text models by (index, fit time): a fit is read and parsed once per process.
+_text_models: dict[tuple[int, object], dict | None] = {}
+
+
+def fitted_text_model(index: VectorIndex) -> dict | None:
+    key = (index.pk, index.text_fitted_at)
+    if key not in _text_models:
+        model = VectorIndex.objects.filter(pk=index.pk).values_list("text_model", flat=True)
+        _text_models.clear()  # only the latest fit is ever asked for
+        _text_models[key] = model.first()
+    return _text_models[key]
+
+
+def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding | None] | None:
+    """The live index and this product's row in it (None: not indexed yet)."""
+    index = live_index()
+    if index is None:
+        return None
+    row = ProductEmbedding.objects.filter(index=index, product=product).defer(
+        "image", "image_projected", "text"
+    )
+    return index, row.first()
+
+
+def with_embedding_status(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Annotate ``embedding_status`` from the live index: done, failed or pending, None when
+    there is no live index. A product without a row in it is pending: its message is queued,
+    or was lost with a broker outage or a crashed worker and the periodic sweep will queue it.
+    """
+    live = VectorIndex.objects.filter(state=VectorIndex.State.LIVE)
+    row_status = ProductEmbedding.objects.filter(
+        index__state=VectorIndex.State.LIVE, product=OuterRef("pk")
+    ).values("status")[:1]
+    pending_if_live = live.values(status=Value(ProductEmbedding.Status.PENDING))[:1]
+    return products.annotate(
+        embedding_status=Coalesce(
+            Subquery(row_status), Subquery(pending_if_live), output_field=CharField()
+        )
+    )

@@ -1,0 +1,175 @@
+"""Searches: by photo (a shopper's, which borrows the text of the products it most resembles),
+by words in the text model's space, and a photo's near-duplicates in the catalogue."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+
+from django.conf import settings
+from pgvector import SparseVector
+from pgvector.django import MaxInnerProduct
+
+from recommender import text_model
+from recommender.encoders.preprocessing import Box
+from recommender.encoding import encoder_for
+from recommender.models import TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
+from recommender.selectors.index_status import fitted_text_model, live_index
+from recommender.selectors.ranking import (
+    MAX_RESULTS,
+    SimilarProduct,
+    _candidates,
+    _Query,
+    _ranked,
+    _top,
+    _typed,
+    _weights,
+    _with_products,
+)
+from recommender.text_index import sparse_vector
+from shop.models import Product
+from shop.selectors import NO_FILTERS, ProductFilters
+
+logger = logging.getLogger(__name__)
+
+
+def products_by_photo(
+    *,
+    photo: bytes,
+    box: Box | None = None,
+    k: int = 10,
+    filters: ProductFilters = NO_FILTERS,
+    exclude: int | None = None,
+    borrow_text: bool = True,
+) -> list[SimilarProduct]:
+    """The ``k`` products that look most like ``photo`` (bytes; never stored).
+
+    ``box`` limits the query to that region of the photo (fractions: left, top, width, height).
+    ``borrow_text=False`` ranks by the photo alone (image cosine is then the score).
+    Raises ``recommender.encoders.UnreadableImage`` for bytes that are not a photo.
+    """
+    index = live_index()
+    if index is None:
+        return []
+    image = encoder_for(index).encode_bytes(photo, box)
+    image_weight, text_weight = _weights(None, None)
+    text = None
+    rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
+    for _ in range(rounds):
+        weights = (image_weight, text_weight) if text else (1.0, 0.0)
+        query = _Query.of_vectors(image, text)
+        nearest = _top(index, query, PHOTO_FEEDBACK_NEIGHBOURS, *weights, filters, exclude)
+        text = _borrowed_text(index, nearest) or text
+    if text is None:
+        return _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
+    query = _Query.of_vectors(image, text)
+    return _ranked(index, query, k, image_weight, text_weight, filters, exclude)
+
+
+# The photo's text is that of its nearest products, each weighted exp(SHARPNESS * (score - 1)):
+# the closest few dominate. Both chosen on the tuning half of fashion-dev (evaluation report).
+PHOTO_FEEDBACK_NEIGHBOURS = 10
+
+PHOTO_FEEDBACK_SHARPNESS = 30.0
+
+
+def _borrowed_text(index: VectorIndex, nearest: list[tuple]) -> SparseVector | None:
+    weights = {
+        product_id: math.exp(PHOTO_FEEDBACK_SHARPNESS * (score - 1.0))
+        for product_id, score, *_ in nearest
+    }
+    texts = ProductEmbedding.objects.filter(
+        index=index, product_id__in=weights, text__isnull=False
+    ).values_list("product_id", "text")
+    total: dict[int, float] = defaultdict(float)
+    for product_id, text in texts:
+        for dimension, value in zip(text.indices(), text.values(), strict=True):
+            total[dimension] += weights[product_id] * value
+    norm = math.sqrt(sum(value * value for value in total.values()))
+    if not norm:
+        return None
+    return SparseVector({d: v / norm for d, v in total.items()}, TEXT_DIMENSIONS)
+
+
+def products_by_text(
+    *, text: str, k: int = 10, filters: ProductFilters = NO_FILTERS
+) -> list[SimilarProduct]:
+    """The ``k`` products whose text is closest to ``text`` in the index's TF-IDF space.
+
+    Catches what full-text search misses (partial words are not stemmed matches, but
+    catalogue words such as colours and categories still count).
+    """
+    index = live_index()
+    model = index and fitted_text_model(index)
+    if not model:
+        return []
+    row = text_model.transform(model, [text])[0]
+    if not row.nnz:
+        return []
+    query = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+    # Candidates come from an exact scan, not the HNSW index: a typed query shares a few rare
+    # words with a few products and is orthogonal to all the rest, a flat landscape in which a
+    # graph search gets lost. The inner product with a words-only query touches only the
+    # words. The candidates are then ranked by their words alone: a stored vector also holds
+    # its field tokens, which would favour products with fewer fields (no category, colour).
+    k = min(k, MAX_RESULTS)
+    candidates = _candidates(k)
+    text_query = _typed(sparse_vector(row), "text")
+    stored = (
+        ProductEmbedding.objects.filter(
+            filters.as_q(prefix="product__"), index=index, product__is_active=True
+        )
+        .filter(text__isnull=False)
+        .annotate(distance=MaxInnerProduct("text", text_query))
+        .filter(distance__lt=0)  # shares at least one word
+        .order_by("distance", "product_id")
+        .values_list("product_id", "text")[:candidates]
+    )
+    words = text_model.word_dimensions(model)
+    scored = []
+    for product_id, vector in stored:
+        similarity = words_similarity(query, vector, words=words)
+        scored.append((product_id, similarity, 0.0, similarity))
+    best = sorted(scored, key=lambda row: (-row[1], row[0]))[:k]
+    return _with_products(best, 0.0, 1.0)
+
+
+def words_similarity(query: dict[int, float], vector: SparseVector, *, words: int) -> float:
+    """Cosine of a typed query (unit, words only) with the words part of a stored vector."""
+    pairs = [(d, v) for d, v in zip(vector.indices(), vector.values(), strict=True) if d < words]
+    norm = math.sqrt(sum(v * v for _, v in pairs))
+    return sum(query.get(d, 0.0) * v for d, v in pairs) / norm if norm else 0.0
+
+
+NEAR_DUPLICATE_SIMILARITY = 0.95
+
+
+def product_photo_duplicates(*, product: Product) -> list[Product]:
+    """Other products whose photo is this product's new primary photo, or nearly so.
+
+    Exact copies are found by hash; near-duplicates (re-encoded, resized, recropped) by the
+    image vectors of the live index. Empty when the photo is the one already indexed.
+    """
+    photo = product.images.filter(is_primary=True).first()
+    if photo is None:
+        return []
+    index = live_index()
+    indexed = index and ProductEmbedding.objects.filter(index=index, product=product).first()
+    if indexed and indexed.image_sha256 == photo.sha256:
+        return []
+    same = Product.objects.filter(images__sha256=photo.sha256).exclude(pk=product.pk).distinct()
+    duplicates = {p.pk: p for p in same}
+    if index is not None:
+        with photo.image.open("rb") as handle:
+            data = handle.read()
+        try:
+            # The photo alone: a copy on another shelf must not hide behind different words.
+            nearest = products_by_photo(photo=data, k=5, exclude=product.pk, borrow_text=False)
+        except Exception as error:  # a warning is a courtesy; never block a save for it
+            logger.warning("Near-duplicate check failed for product %s: %s", product.pk, error)
+            nearest = []
+        duplicates.update(
+            {r.product.pk: r.product for r in nearest if r.score >= NEAR_DUPLICATE_SIMILARITY}
+        )
+    return list(duplicates.values())

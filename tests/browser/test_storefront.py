@@ -78,7 +78,7 @@ def is_photo_search(response) -> bool:
 
 def record_photo_searches(monkeypatch) -> list:
     """The crop boxes the live server searched with (it runs in this process), in order."""
-    from shop import views
+    from shop.views import photos as views
 
     boxes = []
     search = views.products_by_photo

@@ -49,7 +49,7 @@ def assert_unavailable_json(response):
 
 def test_a_view_that_loses_the_database_gives_503_page_or_json(client, monkeypatch):
     product = ProductFactory()
-    monkeypatch.setattr("shop.views.category_top", lost_connection)
+    monkeypatch.setattr("shop.views.catalogue.category_top", lost_connection)
     monkeypatch.setattr("shop.api.views.similar_products", lost_connection)
     assert_unavailable_page(client.get(reverse("shop:home")))
     assert_unavailable_json(client.get(reverse("api:product-similar", args=[product.pk])))
@@ -75,7 +75,7 @@ def test_an_error_raised_from_a_lost_connection_is_503(client, monkeypatch):
         except OperationalError as error:
             raise RuntimeError("could not load the home page") from error
 
-    monkeypatch.setattr("shop.views.category_top", wrapped)
+    monkeypatch.setattr("shop.views.catalogue.category_top", wrapped)
     assert_unavailable_page(client.get(reverse("shop:home")))
 
 
@@ -83,7 +83,7 @@ def test_any_other_error_is_still_a_500(client, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("shop.views.category_top", broken)
+    monkeypatch.setattr("shop.views.catalogue.category_top", broken)
     response = client.get(reverse("shop:home"))
     assert response.status_code == 500 and "Retry-After" not in response
     assert b"Something went wrong on our side" in response.content

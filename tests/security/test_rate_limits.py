@@ -105,7 +105,9 @@ def test_photo_searches_over_the_limit_get_the_page_with_a_message(settings, mon
     assert [search(client).status_code for _ in range(2)] == [200, 200]
 
     searched = []
-    monkeypatch.setattr("shop.views.products_by_photo", lambda **kw: searched.append(kw) or [])
+    monkeypatch.setattr(
+        "shop.views.photos.products_by_photo", lambda **kw: searched.append(kw) or []
+    )
     page = search(client)
     assert_limited(page, "You have searched by photo many times in a short while")
     assert searched == []  # the photo was not even looked at

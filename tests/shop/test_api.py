@@ -359,7 +359,7 @@ def test_a_server_error_is_json_under_the_api_and_a_page_elsewhere(monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("shop.api.views.similar_products", broken)
-    monkeypatch.setattr("shop.views.category_top", lambda **kwargs: broken())
+    monkeypatch.setattr("shop.views.catalogue.category_top", lambda **kwargs: broken())
     client = APIClient(raise_request_exception=False)
     product = ProductFactory()
     api_error = client.get(reverse("api:product-similar", args=[product.pk]))

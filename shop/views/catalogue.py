@@ -1,0 +1,135 @@
+"""Storefront pages of the catalogue: home, category and search lists, the product page with
+its rail. Thin: read the request, call a selector or service, render."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from recommender.selectors import (
+    products_by_text,
+    similar_products,
+)
+from shop.cart import Cart
+from shop.forms import (
+    SORT_CHOICES,
+    ProductFilterForm,
+    QuantityForm,
+    SortForm,
+)
+from shop.models import Category, Product
+from shop.selectors import (
+    category_children,
+    category_top,
+    colour_choices,
+    product_get_storefront,
+    product_list_storefront,
+)
+
+PRODUCTS_PER_PAGE = 24
+
+RAIL_SIZE = 10
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    new_arrivals = product_list_storefront()[:12]
+    return render(
+        request, "shop/home.html", {"new_arrivals": new_arrivals, "categories": category_top()}
+    )
+
+
+@require_GET
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    category = get_object_or_404(Category, slug=slug)
+    return _product_list(
+        request,
+        category=category,
+        title=category.name,
+        extra={
+            "category": category,
+            "ancestors": list(Category.objects.get_ancestors(category)),
+            "children": category_children(category=category),
+        },
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    # NUL cannot reach PostgreSQL (and is never typed by a person).
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
+    title = f"Results for “{query}”" if query else "All products"
+    return _product_list(request, search=query, title=title, extra={"query": query})
+
+
+def _product_list(request, *, title, extra, category=None, search=""):
+    filter_form = ProductFilterForm(request.GET, colours=colour_choices())
+    filters = filter_form.filters(category)
+    sort = SortForm(request.GET).value(default="relevance" if search else "new")
+    products = product_list_storefront(filters=filters, search=search, sort=sort)
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "title": title,
+        "page": page,
+        "filter_form": filter_form,
+        "sort": sort,
+        "sort_choices": ([("relevance", "Best match")] if search else []) + SORT_CHOICES,
+        # Product links carry the filters, so that their rails stay within them.
+        "filter_query": _filter_query(request.GET),
+        **extra,
+    }
+    if not page.object_list and search:
+        context["suggestions"] = products_by_text(text=search, k=RAIL_SIZE, filters=filters)
+    return render(request, "shop/product_list.html", context)
+
+
+def _filter_query(query) -> str:
+    kept = query.copy()
+    for key in list(kept):
+        if key not in ProductFilterForm.base_fields:
+            del kept[key]
+    return kept.urlencode()
+
+
+@require_GET
+def product(request: HttpRequest, slug: str) -> HttpResponse:
+    product = product_get_storefront(slug=slug)
+    if product is None:
+        raise Http404("No such product")
+    filter_form = ProductFilterForm(request.GET, colours=colour_choices())
+    filters = filter_form.filters()
+    rail = similar_products(product=product, k=RAIL_SIZE, filters=filters)
+    cart = Cart(request.session)
+    ancestors = list(Category.objects.get_ancestors(product.category)) if product.category else []
+    return render(
+        request,
+        "shop/product_detail.html",
+        {
+            "product": product,
+            "images": list(product.images.all()),
+            "ancestors": ancestors,
+            "attributes": _attributes(product, ancestors),
+            "rail": rail,
+            "rail_filtered": filter_form.active,
+            "filter_query": _filter_query(request.GET),
+            "in_cart": cart.quantity(product.pk),
+            "quantity_form": QuantityForm(initial={"quantity": 1}),
+        },
+    )
+
+
+def _attributes(product: Product, ancestors: list[Category]) -> list[tuple[str, str]]:
+    path = [*ancestors, product.category] if product.category else []
+    rows = [
+        ("Category", " > ".join(category.name for category in path)),  # as str(category)
+        ("Gender", product.get_gender_display()),
+        ("Colour", product.colour),
+        ("Season", product.get_season_display()),
+        ("Usage", product.usage),
+        ("Year", str(product.year or "")),
+    ]
+    if isinstance(product.attributes, dict):  # free-form JSON: only an object has labels
+        rows += [(str(key).capitalize(), str(value)) for key, value in product.attributes.items()]
+    return [(label, value) for label, value in rows if value]

@@ -3,6 +3,9 @@ from pathlib import Path
 
 import pytest
 
+# Shared fixtures live in their own module; conftest keeps the autouse ones and the helpers.
+pytest_plugins = ["tests.fixtures"]
+
 FASHION_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fashion-dev"
 
 
@@ -21,40 +24,6 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def api():
-    """An anonymous REST API client."""
-    from rest_framework.test import APIClient
-
-    return APIClient()
-
-
-@pytest.fixture
-def staff_api(django_user_model):
-    """A REST API client with the token of a product editor: staff who may add, change and
-    view products (not a superuser)."""
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
-    from tests.factories import PRODUCT_EDITOR, staff_user
-
-    user = staff_user("staff", *PRODUCT_EDITOR, password="x")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-@pytest.fixture
-def shopper_api(django_user_model):
-    """A REST API client logged in as a customer (not staff)."""
-    from rest_framework.test import APIClient
-
-    user = django_user_model.objects.create_user("shopper", password="x")
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -3,18 +3,14 @@ import os
 import pytest
 from django.db import connection
 
-from recommender.services import index_build
-from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import
 from tests.faults.servers import redis_server
 
 
 @pytest.fixture
-def indexed_shop(tmp_path, settings):
-    """The 48-product sample catalogue in a live efficientnet_lite0 index."""
+def indexed_shop(indexed_catalogue, settings):
+    """The sample catalogue in a live index, its text refitted after a second's quiet."""
     settings.RECOMMENDER_TEXT_REFIT_DELAY = 1
-    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
-    return index_build(encoder="efficientnet_lite0")
+    return indexed_catalogue
 
 
 @pytest.fixture

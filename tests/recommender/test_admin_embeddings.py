@@ -7,10 +7,7 @@ from django.urls import reverse
 
 from recommender import queueing, selectors, services
 from recommender.models import ProductEmbedding
-from recommender.services import index_build
 from shop.models import Product
-from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import
 from tests.factories import admin_product_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -18,9 +15,8 @@ CHANGELIST = reverse("admin:shop_product_changelist")
 
 
 @pytest.fixture
-def index(tmp_path):
-    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
-    return index_build(encoder="efficientnet_lite0")
+def index(indexed_catalogue):
+    return indexed_catalogue
 
 
 @pytest.fixture

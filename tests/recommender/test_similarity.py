@@ -18,7 +18,6 @@ from recommender.selectors import (
 )
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
-from shop.sample_catalog import write_sample_catalog
 from shop.selectors import ProductFilters
 from shop.services import catalog_import
 
@@ -26,11 +25,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 @pytest.fixture
-def catalogue(tmp_path):
+def catalogue(indexed_catalogue):
     """48 drawn products: 4 article types x 6 colours x 2 genders, indexed."""
-    catalog_import(path=write_sample_catalog(tmp_path / "sample"), default_stock=3)
-    index = index_build(encoder="efficientnet_lite0")
-    return index
+    return indexed_catalogue
 
 
 def article(product: Product) -> str:
@@ -182,8 +179,7 @@ def test_reindex_builds_beside_the_live_index_and_switches_when_complete(catalog
     assert ProductEmbedding.objects.filter(index=new).count() == 48
 
 
-def test_reindex_command_on_an_empty_index_builds_the_first_one(tmp_path, capsys):
-    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
+def test_reindex_command_on_an_empty_index_builds_the_first_one(sample_catalogue, capsys):
     assert live_index() is None
     call_command("reindex", "--encoder", "efficientnet_lite0")
     assert "is live: 48 products, 0 failed photos" in capsys.readouterr().out

@@ -13,11 +13,8 @@ from django.urls import reverse
 
 from recommender.models import ProductEmbedding
 from recommender.selectors import live_index, similar_products
-from recommender.services import index_build
 from recommender.tasks import sweep_embeddings
 from shop.models import Product, ProductImage
-from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import
 from tests.conftest import celery_broker_at
 from tests.factories import admin_product_form, jpeg_bytes
 from tests.process_output import ProcessOutput, celery_worker
@@ -47,11 +44,10 @@ def worker(redis_broker, tmp_path):
 
 
 @pytest.fixture
-def indexed_shop(tmp_path, settings, media_root):
-    settings.MEDIA_ROOT = tmp_path / "media"  # the worker reads photos from the same folder
+def indexed_shop(indexed_catalogue, settings):
+    # The worker reads photos from the test's media folder (tmp_path / "media", as here).
     settings.RECOMMENDER_TEXT_REFIT_DELAY = 1
-    catalog_import(path=write_sample_catalog(tmp_path / "sample"))
-    return index_build(encoder="efficientnet_lite0")
+    return indexed_catalogue
 
 
 def wait_until(condition, timeout: float, output: ProcessOutput):

@@ -24,8 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from recommender.services import index_build
-from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import
+from tests.fixtures import sample_catalogue_import
 
 pytestmark = [pytest.mark.slow]
 
@@ -67,9 +66,7 @@ def indexed_catalogue(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.core.management import call_command
 
     with django_db_blocker.unblock():
-        catalog_import(
-            path=write_sample_catalog(tmp_path_factory.mktemp("sample")), default_stock=3
-        )
+        sample_catalogue_import(tmp_path_factory.mktemp("sample"))
         index_build(encoder="efficientnet_lite0")
         yield
         call_command("flush", interactive=False, verbosity=0)

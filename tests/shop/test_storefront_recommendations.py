@@ -14,24 +14,21 @@ from PIL import Image
 from recommender.services import index_build
 from shop.images import MAX_IMAGE_BYTES
 from shop.models import Product
-from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import, products_set_demo_prices
+from shop.services import products_set_demo_prices
 from tests.factories import jpeg_bytes
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 @pytest.fixture
-def indexed(tmp_path):
-    catalog_import(path=write_sample_catalog(tmp_path / "sample"), default_stock=3)
+def indexed(sample_catalogue):
     products_set_demo_prices()
     return index_build(encoder="efficientnet_lite0")
 
 
 @pytest.fixture
-def catalogue(tmp_path):
+def catalogue(sample_catalogue):
     """The same catalogue, not indexed yet."""
-    catalog_import(path=write_sample_catalog(tmp_path / "sample"), default_stock=3)
 
 
 def photo_of(title: str) -> bytes:

@@ -122,10 +122,12 @@ class Cart:
         return [CartLine(product, self.quantity(product.pk), currency) for product in ordered]
 
     def _currency(self, *, excluding: int) -> str:
-        """The currency of the cart's other lines ("" when it has none)."""
+        """The cart's currency without ``excluding``: its first line's, as ``lines`` says ("" for
+        no other line)."""
         others = [int(key) for key in self._items if int(key) != excluding]
-        currencies = Product.objects.filter(pk__in=others, is_active=True).order_by("pk")
-        return currencies.values_list("currency", flat=True).first() or ""
+        shown = Product.objects.filter(pk__in=others, is_active=True)
+        currencies = dict(shown.values_list("pk", "currency"))
+        return next((currencies[pk] for pk in others if pk in currencies), "")
 
     def _save(self) -> None:
         self._session[SESSION_KEY] = self._items

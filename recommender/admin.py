@@ -19,11 +19,7 @@ from recommender.models import EvaluationRun
 from recommender.quality import evaluation, insights
 from recommender.quality.report import METRICS
 from recommender.queueing import products_reembed
-from recommender.selectors import (
-    embedding_status,
-    product_photo_duplicates,
-    with_embedding_status,
-)
+from recommender.selectors import embedding_status, product_photo_duplicates, with_embedding_status
 from shop.admin import ProductAdmin
 from shop.models import Product
 

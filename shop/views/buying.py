@@ -11,20 +11,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from recommender.selectors import (
-    SimilarProduct,
-    products_you_may_like,
-)
+from recommender.selectors import SimilarProduct, products_you_may_like
 from shop.cart import Cart, CartError, cart_totals
-from shop.forms import (
-    CheckoutForm,
-    QuantityForm,
-)
+from shop.forms import CheckoutForm, QuantityForm
 from shop.models import Order, Product
-from shop.selectors import (
-    ProductFilters,
-    product_list_storefront,
-)
+from shop.selectors import ProductFilters, product_list_storefront
 from shop.services import OrderError, order_place
 from shop.views.catalogue import RAIL_SIZE
 

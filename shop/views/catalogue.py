@@ -8,10 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from recommender.selectors import (
-    products_by_text,
-    similar_products,
-)
+from recommender.selectors import products_by_text, similar_products
 from shop.cart import Cart
 from shop.forms import (
     SORT_CHOICES,

@@ -10,17 +10,9 @@ from django.views.decorators.http import require_http_methods
 from config.ratelimits import post_limit_exceeded
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
-from recommender.selectors import (
-    live_index,
-    products_by_photo,
-)
-from shop.forms import (
-    PhotoSearchForm,
-    ProductFilterForm,
-)
-from shop.selectors import (
-    colour_choices,
-)
+from recommender.selectors import live_index, products_by_photo
+from shop.forms import PhotoSearchForm, ProductFilterForm
+from shop.selectors import colour_choices
 from shop.views.catalogue import RAIL_SIZE
 
 PHOTO_RESULTS = 24

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CATALOG = ROOT.parent / "shared/data/fashion-dev"
+CATALOGUE = ROOT.parent / "shared/data/fashion-dev"
 
 SCALE = ["bench.scale", "--candidates", "40,100,200"]
 # (name, title, module and arguments, whether it reads the var/bench catalogue)
@@ -96,20 +96,20 @@ def main() -> None:
         for step in STEPS
         if (not chosen or step[0] in chosen) and not (args.quick and step[0] == "scale-1m")
     ]
-    if not (CATALOG / "styles.csv").exists():
-        raise SystemExit(f"the benchmarks need fashion-dev at {CATALOG}")
+    if not (CATALOGUE / "styles.csv").exists():
+        raise SystemExit(f"the benchmarks need fashion-dev at {CATALOGUE}")
     bench_env = {**os.environ, "VITRINE_VAR_DIR": str(ROOT / "var/bench")}
-    if any(uses_catalog for *_, uses_catalog in steps):
-        prepare_catalog(bench_env)
+    if any(uses_catalogue for *_, uses_catalogue in steps):
+        prepare_catalogue(bench_env)
 
     sections: dict[str, str] = {}
-    for name, title, command, uses_catalog in steps:
+    for name, title, command, uses_catalogue in steps:
         print(f"== {name}: {' '.join(command)}", flush=True)
         start = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-m", *command],
             cwd=ROOT,
-            env=bench_env if uses_catalog else os.environ.copy(),
+            env=bench_env if uses_catalogue else os.environ.copy(),
             capture_output=True,
             text=True,
         )
@@ -137,7 +137,7 @@ def previous_sections(path: Path) -> dict[str, str]:
     return {part.split(" -->", 1)[0]: MARK + part for part in parts}
 
 
-def prepare_catalog(env: dict) -> None:
+def prepare_catalogue(env: dict) -> None:
     """fashion-dev imported and indexed in var/bench, once."""
 
     def manage(*arguments: str) -> subprocess.CompletedProcess:
@@ -153,7 +153,7 @@ def prepare_catalog(env: dict) -> None:
     manage("migrate", "--verbosity", "0")
     check = "from recommender.selectors import live_index; print(live_index() is not None)"
     if manage("shell", "--no-imports", "-c", check).stdout.strip() != "True":
-        manage("import_catalog", str(CATALOG), "--default-stock", "10", "--demo-prices")
+        manage("import_catalogue", str(CATALOGUE), "--default-stock", "10", "--demo-prices")
         manage("reindex")
 
 

@@ -1,6 +1,6 @@
 """Pad or crop? Image-only retrieval quality of each way of squaring product photos.
 
-    .venv/bin/python -m bench.aspect_fit [--catalog ../shared/data/fashion-dev] [--queries 2000]
+    .venv/bin/python -m bench.aspect_fit [--catalogue ../shared/data/fashion-dev] [--queries 2000]
 
 Encodes every photo of the catalogue both ways with EfficientNet-Lite0 and reports, for a fixed
 sample of queries (seed 0), precision@10 of exact cosine search by image alone: the share of
@@ -24,16 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
+    parser.add_argument("--catalogue", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
 
-    with (args.catalog / "styles.csv").open(newline="", encoding="utf-8") as handle:
+    with (args.catalogue / "styles.csv").open(newline="", encoding="utf-8") as handle:
         rows = [
-            r for r in csv.DictReader(handle) if (args.catalog / f"images/{r['id']}.jpg").is_file()
+            r
+            for r in csv.DictReader(handle)
+            if (args.catalogue / f"images/{r['id']}.jpg").is_file()
         ]
     photos = [
-        (i, (args.catalog / f"images/{r['id']}.jpg").read_bytes()) for i, r in enumerate(rows)
+        (i, (args.catalogue / f"images/{r['id']}.jpg").read_bytes()) for i, r in enumerate(rows)
     ]
     article = np.array([r["articleType"] for r in rows])
     colour = np.array([r["baseColour"] for r in rows])

@@ -1,6 +1,6 @@
 """Indexing throughput of each encoder, end to end against its bare forward pass, in one run.
 
-    .venv/bin/python -m bench.encoder_throughput [--images 512] [--catalog PATH]
+    .venv/bin/python -m bench.encoder_throughput [--images 512] [--catalogue PATH]
 
 End to end = JPEG bytes -> decode, EXIF, RGB, pad to square -> model -> unit vectors, through
 ``ImageEncoder.encode_stream`` (decoding overlapped with inference). Bare = the same model on
@@ -24,10 +24,10 @@ from recommender.encoders.encoder import ImageEncoder
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def photos(catalog: Path, count: int) -> list[bytes]:
-    files = sorted((catalog / "images").glob("*.jpg"))[:count]
+def photos(catalogue: Path, count: int) -> list[bytes]:
+    files = sorted((catalogue / "images").glob("*.jpg"))[:count]
     if len(files) < count:
-        raise SystemExit(f"need {count} photos in {catalog}/images, found {len(files)}")
+        raise SystemExit(f"need {count} photos in {catalogue}/images, found {len(files)}")
     return [path.read_bytes() for path in files]
 
 
@@ -66,10 +66,10 @@ def keras_predict(model, normalise, decoded: np.ndarray, batch_size: int = 32) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=512)
-    parser.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
+    parser.add_argument("--catalogue", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
     args = parser.parse_args()
 
-    data = photos(args.catalog, args.images)
+    data = photos(args.catalogue, args.images)
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"{len(data)} fashion-dev photos; batch 8 for TFLite, 32 otherwise"

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def subset_catalog(source: Path, count: int, folder: Path) -> Path:
+def subset_catalogue(source: Path, count: int, folder: Path) -> Path:
     """A catalogue of the first ``count`` rows of ``source``, sharing its photo folder."""
     lines = (source / "styles.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     (folder / "styles.csv").write_text("".join(lines[: count + 1]), encoding="utf-8")
@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1024)
     parser.add_argument("--encoder", default="efficientnet_lite0")
-    parser.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
+    parser.add_argument("--catalogue", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="vitrine-bench-"))
@@ -46,13 +46,13 @@ def main() -> None:
 
     from recommender import services as recommender_services
     from recommender.models import ProductEmbedding
-    from shop.services import catalog_import
+    from shop.services import catalogue_import
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        catalog = subset_catalog(args.catalog, args.products, work)
-        report = catalog_import(path=catalog)
+        catalogue = subset_catalogue(args.catalogue, args.products, work)
+        report = catalogue_import(path=catalogue)
         count = report.created
         encoder = recommender_services.encoder_load(args.encoder)
 
@@ -61,7 +61,7 @@ def main() -> None:
         build_seconds = time.perf_counter() - start
         done = ProductEmbedding.objects.filter(status="done", image__isnull=False).count()
 
-        photos = sorted((args.catalog / "images").glob("*.jpg"))[: args.products]
+        photos = sorted((args.catalogue / "images").glob("*.jpg"))[: args.products]
         decoded = np.stack([encoder.decode(path.read_bytes()) for path in photos])
         encoder.encode(decoded[: encoder.batch_size])  # warm-up
         start = time.perf_counter()

@@ -1,6 +1,6 @@
 """Whole requests through gunicorn, loaded by wrk from a second process on loopback.
 
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalog PATH
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalogue PATH
     .venv/bin/python manage.py reindex
     .venv/bin/python -m bench.load [--seconds 60] [--workers 2] [--profile bench/profiles]
 

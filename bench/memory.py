@@ -1,6 +1,6 @@
 """Resident memory of a Celery worker and of each encoder; the model is loaded once per process.
 
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalog PATH
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalogue PATH
     .venv/bin/python manage.py reindex
     .venv/bin/python -m bench.memory [--tasks 20] [--broker redis://127.0.0.1:6379/13]
 

@@ -1,6 +1,6 @@
 """Server time of storefront pages: product page (with its rail) and a search by photo.
 
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalog PATH
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalogue PATH
     .venv/bin/python manage.py reindex
     .venv/bin/python -m bench.page_latency [--requests 200] [--seed 0]
 

@@ -45,7 +45,7 @@ def main() -> None:
 
     category = Category.objects.annotate(n=Count("products")).order_by("-n").first()
     if category is None:
-        raise SystemExit("no catalogue: import one first (manage.py import_catalog)")
+        raise SystemExit("no catalogue: import one first (manage.py import_catalogue)")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # The storefront's limit stays as configured; start_gunicorn lifts only the API's, and

@@ -1,6 +1,6 @@
 """Rail and photo-search latency and recall, against exact brute force in numpy, in one run.
 
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalog PATH
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py import_catalogue PATH
     .venv/bin/python manage.py reindex
     .venv/bin/python -m bench.query_latency [--queries 200] [--seed 0]
 

@@ -106,15 +106,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=1000, help="rails served before timing")
     parser.add_argument("--encoder", default="efficientnet_lite0")
-    parser.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
+    parser.add_argument("--catalogue", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
     parser.add_argument("--text-refit", action="store_true", help="also time a TF-IDF refit")
     parser.add_argument("--keep", action="store_true", help="keep the database for a look")
     parser.add_argument(
         "--full-index", action="store_true", help="also build an HNSW over the full vectors"
     )
     args = parser.parse_args()
-    if not (args.catalog / "styles.csv").exists():
-        raise SystemExit(f"fashion-dev not found at {args.catalog}: pass --catalog PATH")
+    if not (args.catalogue / "styles.csv").exists():
+        raise SystemExit(f"fashion-dev not found at {args.catalogue}: pass --catalogue PATH")
 
     work = Path(tempfile.mkdtemp(prefix="vitrine-scale-"))
     os.environ["VITRINE_VAR_DIR"] = str(work)
@@ -156,10 +156,10 @@ def run(args) -> str:
 
     from recommender import services
     from recommender.models import ProductEmbedding
-    from shop.services import catalog_import
+    from shop.services import catalogue_import
 
     call_command("migrate", verbosity=0)
-    catalog_import(path=args.catalog)
+    catalogue_import(path=args.catalogue)
     index = services.index_build(encoder=args.encoder)
     real = list(
         ProductEmbedding.objects.filter(index=index, image__isnull=False)

@@ -11,12 +11,12 @@ SAMPLE_STOCK = 3
 
 
 def sample_catalogue_import(folder: Path) -> None:
-    """The 48 drawn products of shop/sample_catalog.py (4 article types x 6 colours x 2
+    """The 48 drawn products of shop/sample_catalogue.py (4 article types x 6 colours x 2
     genders), imported with a few of each in stock."""
-    from shop.sample_catalog import write_sample_catalog
-    from shop.services import catalog_import
+    from shop.sample_catalogue import write_sample_catalogue
+    from shop.services import catalogue_import
 
-    catalog_import(path=write_sample_catalog(folder), default_stock=SAMPLE_STOCK)
+    catalogue_import(path=write_sample_catalogue(folder), default_stock=SAMPLE_STOCK)
 
 
 @pytest.fixture

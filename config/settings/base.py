@@ -208,8 +208,10 @@ REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=5.0)
 
 # The shop
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
-SHOP_DEMO_CATALOG = env(
-    "SHOP_DEMO_CATALOG", default=str(BASE_DIR.parent / "shared/data/fashion-dev")
+SHOP_DEMO_CATALOGUE = env(
+    "SHOP_DEMO_CATALOGUE",
+    # SHOP_DEMO_CATALOG: the variable's former spelling, still read.
+    default=env("SHOP_DEMO_CATALOG", default=str(BASE_DIR.parent / "shared/data/fashion-dev")),
 )
 
 # Recommender. The encoder is chosen when an index is built (`manage.py reindex`) and stays in

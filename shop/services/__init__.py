@@ -12,7 +12,7 @@ from shop.services.catalogue import (
     product_save,
     products_set_active,
 )
-from shop.services.catalogue_import import IMPORT_BATCH_SIZE, ImportReport, catalog_import
+from shop.services.catalogue_import import IMPORT_BATCH_SIZE, ImportReport, catalogue_import
 from shop.services.demo import products_set_demo_prices
 from shop.services.orders import ORDER_CONTACT_FIELDS, OrderError, order_place, order_set_status
 
@@ -21,7 +21,7 @@ __all__ = [
     "ORDER_CONTACT_FIELDS",
     "ImportReport",
     "OrderError",
-    "catalog_import",
+    "catalogue_import",
     "category_get_or_create",
     "order_place",
     "order_set_status",

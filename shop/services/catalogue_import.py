@@ -1,4 +1,4 @@
-"""Importing a catalogue file (shop/catalog_csv.py) in batches that commit one by one: rows
+"""Importing a catalogue file (shop/catalogue_csv.py) in batches that commit one by one: rows
 updated in place by id, photos checked and stored once, bad rows skipped and reported."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
 
-from shop.catalog_csv import Catalog, CatalogRow, RowError
+from shop.catalogue_csv import Catalogue, CatalogueRow, RowError
 from shop.events import product_changes_announce
 from shop.images import CheckedImage, InvalidImage, check_image
 from shop.models import Category, Product, ProductImage
@@ -43,7 +43,7 @@ class ImportReport:
         )
 
 
-def catalog_import(
+def catalogue_import(
     *,
     path: Path | str,
     default_stock: int = 0,
@@ -55,13 +55,13 @@ def catalog_import(
     line number and skipped; the rest is imported. Batches commit one at a time, so an
     interrupted import keeps what it finished and a re-run completes it.
     """
-    catalog = Catalog.open(path)
+    catalogue = Catalogue.open(path)
     report = ImportReport()
     seen: dict[str, int] = {}
     categories: dict[tuple[str, ...], Category | None] = {}  # names -> category, across batches
-    batch: list[CatalogRow] = []
-    for row in catalog.rows():
-        if isinstance(row, CatalogRow) and row.external_id in seen:
+    batch: list[CatalogueRow] = []
+    for row in catalogue.rows():
+        if isinstance(row, CatalogueRow) and row.external_id in seen:
             row = RowError(
                 row.line, row.external_id, f"duplicate id, first on line {seen[row.external_id]}"
             )
@@ -166,7 +166,7 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
     product_changes_announce(product_ids=[p.pk for p in new_products] + updated_ids)
 
 
-def _apply_row(product: Product, row: CatalogRow, category: Category | None) -> bool:
+def _apply_row(product: Product, row: CatalogueRow, category: Category | None) -> bool:
     """Copy the row's fields onto ``product``; True when something changed."""
     values = {
         "title": row.title,

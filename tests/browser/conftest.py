@@ -188,7 +188,7 @@ def catalogue(fashion_dev, tmp_path, transactional_db) -> Catalogue:
     5 s once the encoder is loaded).
     """
     from recommender.services import index_build
-    from shop.services import catalog_import, products_set_demo_prices
+    from shop.services import catalogue_import, products_set_demo_prices
 
     folder = tmp_path / "catalogue"
     folder.mkdir()
@@ -196,7 +196,7 @@ def catalogue(fashion_dev, tmp_path, transactional_db) -> Catalogue:
     (folder / "styles.csv").write_text("".join(lines[: SUBSET_SIZE + 1]), encoding="utf-8")
     (folder / "images").symlink_to(fashion_dev / "images")
 
-    report = catalog_import(path=folder, default_stock=DEFAULT_STOCK)
+    report = catalogue_import(path=folder, default_stock=DEFAULT_STOCK)
     assert report.created == SUBSET_SIZE and not report.errors, str(report)
     products_set_demo_prices()
     index_build(encoder="efficientnet_lite0")

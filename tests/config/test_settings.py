@@ -164,3 +164,11 @@ def test_production_refuses_preload_with_a_max_age_under_a_year():
         "DJANGO_SECURE_HSTS_PRELOAD": "false",
     }
     assert manage("check", **without_preload, **PRODUCTION).returncode == 0
+
+
+@pytest.mark.parametrize("variable", ["SHOP_DEMO_CATALOGUE", "SHOP_DEMO_CATALOG"])
+def test_the_demo_catalogue_folder_is_read_under_its_name_and_its_former_spelling(variable):
+    show = "from django.conf import settings; print(settings.SHOP_DEMO_CATALOGUE)"
+    environ = {"DJANGO_SETTINGS_MODULE": "config.settings.local", variable: "/srv/my-catalogue"}
+    result = manage("shell", "-c", show, **environ)
+    assert result.stdout.splitlines()[-1] == "/srv/my-catalogue", result.stderr

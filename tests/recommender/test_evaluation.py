@@ -73,14 +73,14 @@ def test_evaluate_refuses_to_run_without_an_index():
 @pytest.mark.django_db
 def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
     from recommender.services import index_build
-    from shop.services import catalog_import
+    from shop.services import catalogue_import
 
     subset = tmp_path / "catalogue"
     subset.mkdir()
     lines = (fashion_dev / "styles.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     (subset / "styles.csv").write_text("".join(lines[:301]), encoding="utf-8")
     (subset / "images").symlink_to(fashion_dev / "images")
-    catalog_import(path=subset)
+    catalogue_import(path=subset)
     index_build(encoder="efficientnet_lite0")
 
     out = tmp_path / "figures.json"

@@ -19,7 +19,7 @@ from recommender.selectors import (
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
 from shop.selectors import ProductFilters
-from shop.services import catalog_import
+from shop.services import catalogue_import
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -188,7 +188,7 @@ def test_reindex_command_on_an_empty_index_builds_the_first_one(sample_catalogue
 
 @pytest.mark.fashion_dev
 def test_indexed_rails_agree_with_exact_brute_force_on_fashion_dev(fashion_dev):
-    catalog_import(path=fashion_dev)
+    catalogue_import(path=fashion_dev)
     index = index_build(encoder="efficientnet_lite0")
     rows = list(
         ProductEmbedding.objects.filter(index=index)

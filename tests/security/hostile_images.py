@@ -321,7 +321,7 @@ def polyglot_html_then_jpeg() -> bytes:
 
 @_kind(reason="PDF", filename="catalogue.pdf")
 def pdf_document() -> bytes:
-    return b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    return b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalogue>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
 @_kind(reason="PDF")

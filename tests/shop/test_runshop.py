@@ -63,7 +63,7 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(
     env = {
         **os.environ,
         "VITRINE_VAR_DIR": str(tmp_path / "var"),
-        "SHOP_DEMO_CATALOG": str(tmp_path / "no-such-catalogue"),
+        "SHOP_DEMO_CATALOGUE": str(tmp_path / "no-such-catalogue"),
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
     }
     for name in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SUPERUSER_PASSWORD"):

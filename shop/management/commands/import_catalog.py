@@ -1,50 +1,8 @@
-import sys
+"""``import_catalog``: the command's name before the project settled on one spelling; kept so
+that scripts written for it still run."""
 
-from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
-
-from shop.catalog_csv import Catalog, CatalogError
-from shop.services import catalog_import, products_set_demo_prices
+from shop.management.commands.import_catalogue import Command as ImportCatalogue
 
 
-class Command(BaseCommand):
-    help = (
-        "Import a catalogue in the Kaggle layout (styles.csv + images/<id>.jpg). "
-        "Re-running updates products by their id and never duplicates them."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("path", help="the catalogue folder, or its styles.csv")
-        parser.add_argument(
-            "--default-stock",
-            type=int,
-            default=0,
-            help="stock of new products when the file has no stock column (default 0)",
-        )
-        parser.add_argument(
-            "--demo-prices",
-            action="store_true",
-            help="give products without a price a made-up, repeatable one (for demo shops)",
-        )
-
-    def handle(self, *args, path, default_stock, demo_prices, **options):
-        if default_stock < 0:
-            raise CommandError("--default-stock cannot be negative")
-        try:
-            total = Catalog.open(path).count_rows()
-        except CatalogError as error:
-            raise CommandError(str(error)) from error
-        # A progress bar on a terminal only; logs and CI get the summary alone.
-        with tqdm(
-            total=total, unit="row", disable=not sys.stderr.isatty(), desc="Importing"
-        ) as bar:
-            try:
-                report = catalog_import(path=path, default_stock=default_stock, progress=bar.update)
-            except CatalogError as error:
-                raise CommandError(str(error)) from error
-        for error in report.errors:
-            self.stderr.write(f"skipped {error}")
-        style = self.style.WARNING if report.errors else self.style.SUCCESS
-        self.stdout.write(style(f"Imported {path}: {report}."))
-        if demo_prices:
-            self.stdout.write(f"Demo prices given to {products_set_demo_prices()} products.")
+class Command(ImportCatalogue):
+    help = "The former name of import_catalogue, which it runs. " + ImportCatalogue.help

@@ -27,10 +27,10 @@ from config.celery_app import broker_description
 from recommender.selectors import live_index
 from recommender.services import enqueue, index_predates_preprocessing
 from recommender.tasks import build_index
-from shop.catalog_csv import Catalog
+from shop.catalogue_csv import Catalogue
 from shop.models import Product
-from shop.sample_catalog import write_sample_catalog
-from shop.services import catalog_import, products_set_demo_prices
+from shop.sample_catalogue import write_sample_catalogue
+from shop.services import catalogue_import, products_set_demo_prices
 
 DEMO_STOCK = 10
 STOP_GRACE_SECONDS = 15
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         self.stdout.write("Database migrated.")
         credentials = self._admin_user()
         if not no_demo:
-            self._demo_catalog()
+            self._demo_catalogue()
         index = live_index()
         if index is None and Product.objects.exists():
             # Rails appear once the worker has built the first index; the shop starts meanwhile.
@@ -156,19 +156,19 @@ class Command(BaseCommand):
             password = f"(unchanged; reset it with: python manage.py changepassword {username})"
         return username, password
 
-    def _demo_catalog(self):
+    def _demo_catalogue(self):
         count = Product.objects.count()
         if count:
             self.stdout.write(f"Catalogue has {count} products; no demo import.")
             return
-        path = Path(settings.SHOP_DEMO_CATALOG)
+        path = Path(settings.SHOP_DEMO_CATALOGUE)
         if not (path / "styles.csv").is_file():
             self.stdout.write(f"No demo catalogue at {path}; drawing a small sample catalogue.")
-            path = write_sample_catalog(Path(settings.VAR_DIR) / "sample-catalog")
+            path = write_sample_catalogue(Path(settings.VAR_DIR) / "sample-catalogue")
         self.stdout.write(f"Importing demo catalogue {path}")
-        total = Catalog.open(path).count_rows()
+        total = Catalogue.open(path).count_rows()
         with tqdm(total=total, unit="row", disable=not sys.stderr.isatty()) as bar:
-            report = catalog_import(path=path, default_stock=DEMO_STOCK, progress=bar.update)
+            report = catalogue_import(path=path, default_stock=DEMO_STOCK, progress=bar.update)
         priced = products_set_demo_prices()
         self.stdout.write(f"Demo catalogue: {report}; demo prices given to {priced} products.")
 

@@ -27,7 +27,7 @@ COLOURS = {
 GENDERS = ["Men", "Women"]
 
 
-def write_sample_catalog(folder: Path, *, seed: int = 0) -> Path:
+def write_sample_catalogue(folder: Path, *, seed: int = 0) -> Path:
     """Write 48 products (4 article types x 6 colours x 2 genders) to ``folder``; return it."""
     rng = random.Random(seed)
     images = folder / "images"

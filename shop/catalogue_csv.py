@@ -33,7 +33,7 @@ KNOWN_COLUMNS = {
 }
 
 
-class CatalogError(Exception):
+class CatalogueError(Exception):
     """The catalogue as a whole cannot be read (missing file, no header, required columns)."""
 
 
@@ -49,7 +49,7 @@ class RowError:
 
 
 @dataclass
-class CatalogRow:
+class CatalogueRow:
     line: int
     external_id: str
     title: str
@@ -71,26 +71,26 @@ class CatalogRow:
 
 
 @dataclass
-class Catalog:
+class Catalogue:
     styles_path: Path
     images_dir: Path
 
     @classmethod
-    def open(cls, path: Path | str) -> Catalog:
+    def open(cls, path: Path | str) -> Catalogue:
         """``path`` is the catalogue folder or its ``styles.csv``."""
         path = Path(path)
         styles = path / "styles.csv" if path.is_dir() else path
         if not styles.is_file():
-            raise CatalogError(f"No styles.csv found at {path}")
+            raise CatalogueError(f"No styles.csv found at {path}")
         return cls(styles_path=styles, images_dir=styles.parent / "images")
 
-    def rows(self) -> Iterator[CatalogRow | RowError]:
+    def rows(self) -> Iterator[CatalogueRow | RowError]:
         with self.styles_path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             header = [name.strip() for name in next(reader, [])]
             missing = {ID, TITLE} - set(header)
             if missing:
-                raise CatalogError(
+                raise CatalogueError(
                     f"{self.styles_path}: header lacks required column(s) "
                     + ", ".join(sorted(missing))
                 )
@@ -105,7 +105,7 @@ class Catalog:
         with self.styles_path.open(newline="", encoding="utf-8-sig") as handle:
             return max(sum(1 for fields in csv.reader(handle) if any(fields)) - 1, 0)
 
-    def _parse(self, line: int, header: list[str], fields: list[str]) -> CatalogRow | RowError:
+    def _parse(self, line: int, header: list[str], fields: list[str]) -> CatalogueRow | RowError:
         fields = _fold_unquoted_commas(header, fields)
         if len(fields) != len(header):
             raw_id = fields[header.index(ID)].strip() if len(fields) > header.index(ID) else ""
@@ -121,14 +121,14 @@ class Catalog:
         except ValueError as error:
             return RowError(line, external_id, str(error))
 
-    def _row(self, line: int, external_id: str, values: dict[str, str]) -> CatalogRow:
+    def _row(self, line: int, external_id: str, values: dict[str, str]) -> CatalogueRow:
         title = values[TITLE]
         if not title:
             raise ValueError(f"empty {TITLE}")
         image_path = self._image_path(external_id)
         if image_path is None:
             raise ValueError(f"missing image images/{external_id}.jpg")
-        row = CatalogRow(
+        row = CatalogueRow(
             line=line,
             external_id=external_id,
             title=title,

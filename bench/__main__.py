@@ -151,7 +151,7 @@ def prepare_catalogue(env: dict) -> None:
         )
 
     manage("migrate", "--verbosity", "0")
-    check = "from recommender.selectors import live_index; print(live_index() is not None)"
+    check = "from recommender.selectors import index_live; print(index_live() is not None)"
     if manage("shell", "--no-imports", "-c", check).stdout.strip() != "True":
         manage("import_catalogue", str(CATALOGUE), "--default-stock", "10", "--demo-prices")
         manage("reindex")

@@ -68,10 +68,10 @@ def main() -> None:
         raise SystemExit("wrk not found: apt-get install wrk")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     django.setup()
-    from recommender.selectors import live_index
+    from recommender.selectors import index_live
     from shop.models import Product
 
-    if live_index() is None:
+    if index_live() is None:
         raise SystemExit("no live index: run `manage.py reindex` first")
     rng = random.Random(args.seed)
     products = list(Product.objects.filter(is_active=True).prefetch_related("images"))

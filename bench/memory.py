@@ -65,11 +65,11 @@ def main() -> None:
     os.environ["CELERY_BROKER_URL"] = args.broker
     django.setup()
     from recommender.models import ProductEmbedding
-    from recommender.selectors import live_index
+    from recommender.selectors import index_live
     from recommender.tasks import EMBED_TASK_SIZE, embed_products
     from shop.models import ProductImage
 
-    index = live_index()
+    index = index_live()
     if index is None:
         raise SystemExit("no live index: run `manage.py reindex` first")
     ids = list(

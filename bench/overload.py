@@ -209,10 +209,10 @@ def main() -> None:
     django.setup()
     from django.db.models import Sum
 
-    from recommender.selectors import live_index
+    from recommender.selectors import index_live
     from shop.models import Order, Product
 
-    if live_index() is None:
+    if index_live() is None:
         raise SystemExit("no live index: run `manage.py reindex` first")
     rng = random.Random(args.seed)
     buyable = Product.objects.filter(is_active=True, stock__gt=0, price__isnull=False)

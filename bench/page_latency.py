@@ -40,10 +40,10 @@ def main() -> None:
     from django.test import Client
     from django.urls import reverse
 
-    from recommender.selectors import live_index
+    from recommender.selectors import index_live
     from shop.models import Product
 
-    index = live_index()
+    index = index_live()
     if index is None:
         raise SystemExit("no live index: run `manage.py reindex` first")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]

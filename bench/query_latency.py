@@ -34,11 +34,11 @@ def main() -> None:
     from django.conf import settings
 
     from recommender.models import ProductEmbedding
-    from recommender.selectors import live_index, products_by_photo, similar_products
+    from recommender.selectors import index_live, product_list_by_photo, product_list_similar
     from recommender.services import encoder_for
     from shop.models import Product
 
-    index = live_index()
+    index = index_live()
     if index is None:
         raise SystemExit("no live index: run `manage.py reindex` first")
     rows = list(
@@ -63,7 +63,7 @@ def main() -> None:
     for i in sample:
         product = products[int(ids[i])]
         start = time.perf_counter()
-        rail = similar_products(product=product, k=10)
+        rail = product_list_similar(product=product, k=10)
         timings["rail"].append(time.perf_counter() - start)
         start = time.perf_counter()
         score = w_image * (images @ images[i]) + w_text * (texts @ texts[i])
@@ -74,7 +74,7 @@ def main() -> None:
 
         photo = product.primary_image.image.read()
         start = time.perf_counter()
-        found = products_by_photo(photo=photo, k=10, exclude=product.pk)
+        found = product_list_by_photo(photo=photo, k=10, exclude=product.pk)
         timings["photo"].append(time.perf_counter() - start)
         start = time.perf_counter()
         query = encoder.encode_bytes(photo)

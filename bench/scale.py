@@ -5,7 +5,7 @@
 In a throwaway embedded PostgreSQL (its own data folder, deleted afterwards), fashion-dev is
 imported and indexed through the shop's own code; the catalogue then grows to ``--products``
 with synthetic products (see ``Synthesizer``), written with COPY, and the HNSW indexes are
-built from scratch (timed). Each query product's rail comes from ``similar_products`` (the
+built from scratch (timed). Each query product's rail comes from ``product_list_similar`` (the
 shop's query, products fetched and all) at each candidate count, and from exact brute force in
 numpy over every vector in memory (the original method; its time excludes loading them).
 Recall@10 is the share of the exact top 10 that the rail holds.
@@ -361,7 +361,7 @@ def query_figures(args, ids, images, texts):
     from django.conf import settings
     from django.test import override_settings
 
-    from recommender.selectors import similar_product_scores, similar_products
+    from recommender.selectors import product_list_similar, product_list_similar_scores
     from shop.models import Product
 
     w_image, w_text = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
@@ -381,7 +381,7 @@ def query_figures(args, ids, images, texts):
     rng = random.Random(args.seed)
     chosen = rng.sample(range(len(ids)), min(len(ids), args.warmup + len(counts) * args.queries))
     for i in chosen[: args.warmup]:
-        similar_product_scores(product=Product(pk=int(ids[i])), k=10)
+        product_list_similar_scores(product=Product(pk=int(ids[i])), k=10)
     figures = {}
     for turn, candidates in enumerate(counts):
         start = args.warmup + turn * args.queries
@@ -393,14 +393,14 @@ def query_figures(args, ids, images, texts):
                 product = products[int(ids[i])]
                 # The two calls take turns, each timed on half of the products.
                 call, times = (
-                    (similar_product_scores, timings)
+                    (product_list_similar_scores, timings)
                     if n % 2
-                    else (similar_products, with_products)
+                    else (product_list_similar, with_products)
                 )
                 start_time = time.perf_counter()
                 call(product=product, k=10)
                 times.append(time.perf_counter() - start_time)
-                scores = similar_product_scores(product=product, k=10)
+                scores = product_list_similar_scores(product=product, k=10)
                 truth = exact_top(i)
                 recall.append(len(truth & {product_id for product_id, *_ in scores}) / 10)
         shown = f"{statistics.mean(recall):.3f}"
@@ -411,15 +411,15 @@ def query_figures(args, ids, images, texts):
 
 
 def text_search_latency(args, synthesizer) -> list[float]:
-    from recommender.selectors import products_by_text
+    from recommender.selectors import product_list_by_text
 
     rng = random.Random(args.seed)
     queries = [" ".join(rng.sample(synthesizer.words, 2)) for _ in range(20)]
-    products_by_text(text=queries[0], k=10)
+    product_list_by_text(text=queries[0], k=10)
     timings = []
     for query in queries:
         start = time.perf_counter()
-        products_by_text(text=query, k=10)
+        product_list_by_text(text=query, k=10)
         timings.append(time.perf_counter() - start)
     return timings
 
@@ -457,7 +457,7 @@ def report(args, count, load_seconds, build, sizes, figures, text_search, refit,
     mib = 1024**2
     lines += [
         "",
-        f"- Text search (`products_by_text`, exact scan): median {text_median:.1f} ms, "
+        f"- Text search (`product_list_by_text`, exact scan): median {text_median:.1f} ms, "
         f"p95 {text_p95:.1f} ms over 20 two-word queries.",
         f"- Synthetic products written (COPY, vectors computed): {load_seconds:.1f} s.",
         "- HNSW build from scratch: "

@@ -19,7 +19,11 @@ from recommender.models import EvaluationRun
 from recommender.quality import evaluation, insights
 from recommender.quality.report import METRICS
 from recommender.queueing import products_reembed
-from recommender.selectors import embedding_status, product_photo_duplicates, with_embedding_status
+from recommender.selectors import (
+    product_annotate_embedding_status,
+    product_embedding_get,
+    product_list_photo_duplicates,
+)
 from shop.admin import ProductAdmin
 from shop.models import Product
 
@@ -154,11 +158,11 @@ class ProductWithEmbeddingAdmin(ProductAdmin):
     fieldsets = [*ProductAdmin.fieldsets, ("Similarity index", {"fields": ["embedding_detail"]})]
 
     def get_queryset(self, request):
-        return with_embedding_status(super().get_queryset(request))
+        return product_annotate_embedding_status(super().get_queryset(request))
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        duplicates = product_photo_duplicates(product=form.instance)
+        duplicates = product_list_photo_duplicates(product=form.instance)
         if duplicates:
             self.message_user(
                 request,
@@ -175,7 +179,7 @@ class ProductWithEmbeddingAdmin(ProductAdmin):
     def embedding_detail(self, obj):
         if not obj.pk:
             return "—"
-        status = embedding_status(product=obj)
+        status = product_embedding_get(product=obj)
         if status is None:
             return "No live index yet: run `manage.py reindex`."
         index, row = status

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from recommender.models import ProductEmbedding, VectorIndex
-from recommender.selectors import live_index
+from recommender.selectors import index_live
 from shop.models import Product, ProductImage
 
 SWEEP_GRACE = timedelta(minutes=5)  # a pending row younger than this may still be in a queue
@@ -45,7 +45,7 @@ def products_needing_embedding() -> list[int]:
     For the periodic sweep: catches messages lost with a crashed worker or a broker outage.
     Failed products whose photo has not changed are left alone (the admin sees the reason).
     """
-    index = live_index()
+    index = index_live()
     if index is None:
         return []
     missing = Product.objects.exclude(embeddings__index=index).values_list("pk", flat=True)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from recommender.documents import category_paths
 from recommender.encoding import IndexOutdated
-from recommender.selectors import live_index, products_by_photo, similar_products
+from recommender.selectors import index_live, product_list_by_photo, product_list_similar
 from recommender.selectors.searches import PHOTO_FEEDBACK_NEIGHBOURS, PHOTO_FEEDBACK_SHARPNESS
 from shop.models import Product
 
@@ -129,7 +129,7 @@ def run_rail(
     results = []
     for pid in sample:
         start = time.perf_counter()
-        rail = similar_products(product=products[pid], k=K, **rail_options)
+        rail = product_list_similar(product=products[pid], k=K, **rail_options)
         results.append(QueryResult(pid, [r.product.pk for r in rail], time.perf_counter() - start))
         if progress:
             progress(1)
@@ -148,7 +148,7 @@ def run_photo(
         with image.image.open("rb") as handle:
             photo = handle.read()
         start = time.perf_counter()
-        found = products_by_photo(photo=photo, k=K, exclude=pid)
+        found = product_list_by_photo(photo=photo, k=K, exclude=pid)
         results.append(QueryResult(pid, [r.product.pk for r in found], time.perf_counter() - start))
         if progress:
             progress(1)
@@ -176,7 +176,7 @@ def evaluate(
 
     if queries < 1:
         raise EvaluationError("the sample needs at least 1 query")
-    index = live_index()
+    index = index_live()
     if index is None:
         raise EvaluationError("No live index: run `manage.py reindex` first.")
     truths = catalogue_truths()
@@ -237,7 +237,7 @@ def evaluate(
         figures["maps"] = lab.maps(
             vectors, lab.map_labels(truths_known, masters), seed=seed, progress=progress
         )
-    now = live_index()
+    now = index_live()
     if now is None or (now.pk, now.text_fitted_at) != (index.pk, index.text_fitted_at):
         raise EvaluationError(
             "The index changed while it was being measured (a reindex or a text refit): "

@@ -20,7 +20,7 @@ from django.utils import timezone
 from recommender.broker import enqueue
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, report
-from recommender.selectors import live_index
+from recommender.selectors import index_live
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def evaluation_report_outdated(run: EvaluationRun | None) -> str:
     """Why ``run``'s figures may no longer describe the shop ("" when they still do)."""
     if run is None or not run.figures:
         return ""
-    config, index = run.figures["config"], live_index()
+    config, index = run.figures["config"], index_live()
     if index is None:
         return "There is no live index now."
     if config.get("index") != index.pk:

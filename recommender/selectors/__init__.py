@@ -11,36 +11,36 @@ not care which module does what.
 """
 
 from recommender.selectors.index_status import (
-    embedding_status,
-    fitted_text_model,
-    live_index,
-    with_embedding_status,
+    index_live,
+    product_annotate_embedding_status,
+    product_embedding_get,
+    text_model_get,
 )
 from recommender.selectors.rails import (
-    products_you_may_like,
-    similar_product_scores,
-    similar_products,
+    product_list_similar,
+    product_list_similar_scores,
+    product_list_you_may_like,
 )
 from recommender.selectors.ranking import MAX_RESULTS, SimilarProduct
 from recommender.selectors.searches import (
-    product_photo_duplicates,
-    products_by_photo,
-    products_by_text,
+    product_list_by_photo,
+    product_list_by_text,
+    product_list_photo_duplicates,
     words_similarity,
 )
 
 __all__ = [
     "MAX_RESULTS",
     "SimilarProduct",
-    "embedding_status",
-    "fitted_text_model",
-    "live_index",
-    "product_photo_duplicates",
-    "products_by_photo",
-    "products_by_text",
-    "products_you_may_like",
-    "similar_product_scores",
-    "similar_products",
-    "with_embedding_status",
+    "index_live",
+    "product_annotate_embedding_status",
+    "product_embedding_get",
+    "product_list_by_photo",
+    "product_list_by_text",
+    "product_list_photo_duplicates",
+    "product_list_similar",
+    "product_list_similar_scores",
+    "product_list_you_may_like",
+    "text_model_get",
     "words_similarity",
 ]

@@ -9,8 +9,8 @@ from recommender.models import ProductEmbedding, VectorIndex
 from shop.models import Product
 
 
-def live_index() -> VectorIndex | None:
-    """The live index, its text model left in the database (``fitted_text_model`` has it)."""
+def index_live() -> VectorIndex | None:
+    """The live index, its text model left in the database (``text_model_get`` has it)."""
     return VectorIndex.objects.defer("text_model").filter(state=VectorIndex.State.LIVE).first()
 
 
@@ -18,7 +18,7 @@ def live_index() -> VectorIndex | None:
 _text_models: dict[tuple[int, object], dict | None] = {}
 
 
-def fitted_text_model(index: VectorIndex) -> dict | None:
+def text_model_get(index: VectorIndex) -> dict | None:
     key = (index.pk, index.text_fitted_at)
     if key not in _text_models:
         model = VectorIndex.objects.filter(pk=index.pk).values_list("text_model", flat=True)
@@ -27,9 +27,11 @@ def fitted_text_model(index: VectorIndex) -> dict | None:
     return _text_models[key]
 
 
-def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding | None] | None:
+def product_embedding_get(
+    *, product: Product
+) -> tuple[VectorIndex, ProductEmbedding | None] | None:
     """The live index and this product's row in it (None: not indexed yet)."""
-    index = live_index()
+    index = index_live()
     if index is None:
         return None
     row = ProductEmbedding.objects.filter(index=index, product=product).defer(
@@ -38,7 +40,7 @@ def embedding_status(*, product: Product) -> tuple[VectorIndex, ProductEmbedding
     return index, row.first()
 
 
-def with_embedding_status(products: QuerySet[Product]) -> QuerySet[Product]:
+def product_annotate_embedding_status(products: QuerySet[Product]) -> QuerySet[Product]:
     """Annotate ``embedding_status`` from the live index: done, failed or pending, None when
     there is no live index. A product without a row in it is pending: its message is queued,
     or was lost with a broker outage or a crashed worker and the periodic sweep will queue it.

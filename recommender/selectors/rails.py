@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from recommender.models import ProductEmbedding
-from recommender.selectors.index_status import live_index
+from recommender.selectors.index_status import index_live
 from recommender.selectors.ranking import (
     SimilarProduct,
     _Query,
@@ -17,7 +17,7 @@ from shop.models import Product
 from shop.selectors import NO_FILTERS, ProductFilters
 
 
-def similar_products(
+def product_list_similar(
     *,
     product: Product,
     k: int = 10,
@@ -27,13 +27,13 @@ def similar_products(
 ) -> list[SimilarProduct]:
     """The ``k`` best products for ``product``'s rail, never the product itself."""
     image_weight, text_weight = _weights(image_weight, text_weight)
-    scores = similar_product_scores(
+    scores = product_list_similar_scores(
         product=product, k=k, image_weight=image_weight, text_weight=text_weight, filters=filters
     )
     return _with_products(scores, image_weight, text_weight)
 
 
-def similar_product_scores(
+def product_list_similar_scores(
     *,
     product: Product,
     k: int = 10,
@@ -41,9 +41,9 @@ def similar_product_scores(
     text_weight: float | None = None,
     filters: ProductFilters = NO_FILTERS,
 ) -> list[tuple[int, float, float, float]]:
-    """``similar_products`` as ``(product_id, score, image_score, text_score)``, best first:
+    """``product_list_similar`` as ``(product_id, score, image_score, text_score)``, best first:
     the index's answer, without loading the products."""
-    index = live_index()
+    index = index_live()
     row = (
         index
         and ProductEmbedding.objects.filter(index=index, product=product)
@@ -60,13 +60,13 @@ def similar_product_scores(
     return _top(index, query, k, image_weight, text_weight, filters, exclude=product.pk)
 
 
-def products_you_may_like(*, products: list[Product], k: int = 10) -> list[SimilarProduct]:
+def product_list_you_may_like(*, products: list[Product], k: int = 10) -> list[SimilarProduct]:
     """Products like any of ``products`` (a cart), best first, none of ``products`` themselves."""
     chosen = {product.pk for product in products}
     best: dict[int, SimilarProduct] = {}
     for product in products[:5]:
         # Enough to leave k once the cart's own products are dropped (MAX_RESULTS at most).
-        for similar in similar_products(product=product, k=k + len(chosen)):
+        for similar in product_list_similar(product=product, k=k + len(chosen)):
             known = best.get(similar.product.pk)
             if similar.product.pk not in chosen and (known is None or similar.score > known.score):
                 best[similar.product.pk] = similar

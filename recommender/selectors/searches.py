@@ -15,7 +15,7 @@ from recommender import text_model
 from recommender.encoders.preprocessing import Box
 from recommender.encoding import encoder_for
 from recommender.models import TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
-from recommender.selectors.index_status import fitted_text_model, live_index
+from recommender.selectors.index_status import index_live, text_model_get
 from recommender.selectors.ranking import (
     MAX_RESULTS,
     SimilarProduct,
@@ -34,7 +34,7 @@ from shop.selectors import NO_FILTERS, ProductFilters
 logger = logging.getLogger(__name__)
 
 
-def products_by_photo(
+def product_list_by_photo(
     *,
     photo: bytes,
     box: Box | None = None,
@@ -49,7 +49,7 @@ def products_by_photo(
     ``borrow_text=False`` ranks by the photo alone (image cosine is then the score).
     Raises ``recommender.encoders.UnreadableImage`` for bytes that are not a photo.
     """
-    index = live_index()
+    index = index_live()
     if index is None:
         return []
     image = encoder_for(index).encode_bytes(photo, box)
@@ -92,7 +92,7 @@ def _borrowed_text(index: VectorIndex, nearest: list[tuple]) -> SparseVector | N
     return SparseVector({d: v / norm for d, v in total.items()}, TEXT_DIMENSIONS)
 
 
-def products_by_text(
+def product_list_by_text(
     *, text: str, k: int = 10, filters: ProductFilters = NO_FILTERS
 ) -> list[SimilarProduct]:
     """The ``k`` products whose text is closest to ``text`` in the index's TF-IDF space.
@@ -100,8 +100,8 @@ def products_by_text(
     Catches what full-text search misses (partial words are not stemmed matches, but
     catalogue words such as colours and categories still count).
     """
-    index = live_index()
-    model = index and fitted_text_model(index)
+    index = index_live()
+    model = index and text_model_get(index)
     if not model:
         return []
     row = text_model.transform(model, [text])[0]
@@ -145,7 +145,7 @@ def words_similarity(query: dict[int, float], vector: SparseVector, *, words: in
 NEAR_DUPLICATE_SIMILARITY = 0.95
 
 
-def product_photo_duplicates(*, product: Product) -> list[Product]:
+def product_list_photo_duplicates(*, product: Product) -> list[Product]:
     """Other products whose photo is this product's new primary photo, or nearly so.
 
     Exact copies are found by hash; near-duplicates (re-encoded, resized, recropped) by the
@@ -154,7 +154,7 @@ def product_photo_duplicates(*, product: Product) -> list[Product]:
     photo = product.images.filter(is_primary=True).first()
     if photo is None:
         return []
-    index = live_index()
+    index = index_live()
     indexed = index and ProductEmbedding.objects.filter(index=index, product=product).first()
     if indexed and indexed.image_sha256 == photo.sha256:
         return []
@@ -165,7 +165,7 @@ def product_photo_duplicates(*, product: Product) -> list[Product]:
             data = handle.read()
         try:
             # The photo alone: a copy on another shelf must not hide behind different words.
-            nearest = products_by_photo(photo=data, k=5, exclude=product.pk, borrow_text=False)
+            nearest = product_list_by_photo(photo=data, k=5, exclude=product.pk, borrow_text=False)
         except Exception as error:  # a warning is a courtesy; never block a save for it
             logger.warning("Near-duplicate check failed for product %s: %s", product.pk, error)
             nearest = []

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from config.errors import api_error
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
-from recommender.selectors import embedding_status, products_by_photo, similar_products
+from recommender.selectors import product_embedding_get, product_list_by_photo, product_list_similar
 from shop.api.policies import (
     AddressScopedRateThrottle,
     HiddenProductReader,
@@ -200,7 +200,7 @@ class ProductViewSet(
         product = self.get_object()
         params = _params(SimilarParamsSerializer, request.query_params)
         data = params.validated_data
-        results = similar_products(
+        results = product_list_similar(
             product=product,
             k=data["k"],
             image_weight=data.get("image_weight"),
@@ -216,7 +216,7 @@ class ProductViewSet(
         """Staff who may view products: the product's embedding in the live index (pending,
         done, failed)."""
         product = self.get_object()
-        found = embedding_status(product=product)
+        found = product_embedding_get(product=product)
         index, row = found if found else (None, None)
         return Response(
             EmbeddingStatusSerializer(
@@ -250,7 +250,7 @@ class PhotoSearchView(APIView):
         params = _params(PhotoSearchSerializer, request.data)
         data = params.validated_data
         try:
-            results = products_by_photo(
+            results = product_list_by_photo(
                 photo=data["photo"], box=data.get("crop"), k=data["k"], filters=params.filters()
             )
         except UnreadableImage as error:

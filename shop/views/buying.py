@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from recommender.selectors import SimilarProduct, products_you_may_like
+from recommender.selectors import SimilarProduct, product_list_you_may_like
 from shop.cart import Cart, CartError, cart_totals
 from shop.forms import CheckoutForm, QuantityForm
 from shop.models import Order, Product
@@ -89,7 +89,7 @@ def cart(request: HttpRequest) -> HttpResponse:
 def _you_may_like(lines) -> list:
     """Like what is in the cart; for an empty cart, what is new and in stock."""
     if lines:
-        return products_you_may_like(products=[line.product for line in lines], k=RAIL_SIZE)
+        return product_list_you_may_like(products=[line.product for line in lines], k=RAIL_SIZE)
     in_stock = product_list_storefront(filters=ProductFilters(in_stock=True))
     return [SimilarProduct(product, 0.0, 0.0, 0.0) for product in in_stock[:RAIL_SIZE]]
 

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from recommender.selectors import products_by_text, similar_products
+from recommender.selectors import product_list_by_text, product_list_similar
 from shop.cart import Cart
 from shop.forms import (
     SORT_CHOICES,
@@ -78,7 +78,7 @@ def _product_list(request, *, title, extra, category=None, search=""):
         **extra,
     }
     if not page.object_list and search:
-        context["suggestions"] = products_by_text(text=search, k=RAIL_SIZE, filters=filters)
+        context["suggestions"] = product_list_by_text(text=search, k=RAIL_SIZE, filters=filters)
     return render(request, "shop/product_list.html", context)
 
 
@@ -97,7 +97,7 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such product")
     filter_form = ProductFilterForm(request.GET, colours=colour_choices())
     filters = filter_form.filters()
-    rail = similar_products(product=product, k=RAIL_SIZE, filters=filters)
+    rail = product_list_similar(product=product, k=RAIL_SIZE, filters=filters)
     cart = Cart(request.session)
     ancestors = list(Category.objects.get_ancestors(product.category)) if product.category else []
     return render(

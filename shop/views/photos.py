@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from config.ratelimits import post_limit_exceeded
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
-from recommender.selectors import live_index, products_by_photo
+from recommender.selectors import index_live, product_list_by_photo
 from shop.forms import PhotoSearchForm, ProductFilterForm
 from shop.selectors import colour_choices
 from shop.views.catalogue import RAIL_SIZE
@@ -44,7 +44,7 @@ def photo_search(request: HttpRequest) -> HttpResponse:
         if posted and not retry_after
         else PhotoSearchForm()
     )
-    context = {"form": form, "filter_form": filter_form, "ready": live_index() is not None}
+    context = {"form": form, "filter_form": filter_form, "ready": index_live() is not None}
     status = 200
     if retry_after:
         context["rate_limited"] = PHOTO_SEARCH_LIMITED.format(seconds=retry_after)
@@ -52,7 +52,7 @@ def photo_search(request: HttpRequest) -> HttpResponse:
     elif posted:
         if form.is_valid():
             try:
-                context["results"] = products_by_photo(
+                context["results"] = product_list_by_photo(
                     photo=form.cleaned_data["photo"],
                     box=form.cleaned_data["box"],
                     k=PHOTO_RESULTS,
@@ -67,7 +67,7 @@ def photo_search(request: HttpRequest) -> HttpResponse:
             status = status if status != 200 else 400
         elif not context["results"] and filter_form.active:
             # Nothing within the filters: show what looks like the photo outside them.
-            context["suggestions"] = products_by_photo(
+            context["suggestions"] = product_list_by_photo(
                 photo=form.cleaned_data["photo"], box=form.cleaned_data["box"], k=RAIL_SIZE
             )
         context["searched"] = True

@@ -81,13 +81,13 @@ def record_photo_searches(monkeypatch) -> list:
     from shop.views import photos as views
 
     boxes = []
-    search = views.products_by_photo
+    search = views.product_list_by_photo
 
     def recording(**kwargs):
         boxes.append(kwargs["box"])
         return search(**kwargs)
 
-    monkeypatch.setattr(views, "products_by_photo", recording)
+    monkeypatch.setattr(views, "product_list_by_photo", recording)
     return boxes
 
 

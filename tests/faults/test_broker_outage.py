@@ -12,7 +12,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from recommender.models import ProductEmbedding, VectorIndex
-from recommender.selectors import live_index
+from recommender.selectors import index_live
 from recommender.tasks import sweep_embeddings
 from shop.models import Product
 from tests.conftest import celery_broker_at
@@ -61,12 +61,12 @@ def test_a_save_while_redis_is_down_succeeds_shows_pending_and_the_sweep_embeds_
             sweep_embeddings.delay()  # what beat sends every RECOMMENDER_SWEEP_SECONDS
             wait_until(
                 lambda: ProductEmbedding.objects.filter(
-                    index=live_index(), product=product, status="done", image__isnull=False
+                    index=index_live(), product=product, status="done", image__isnull=False
                 ).exists(),
                 120,
                 worker,
             )
             # The text refit queued by the save was lost too; the sweep queued it again.
-            wait_until(lambda: live_index().text_changed_at is None, 120, worker)
-    assert "outage" in live_index().text_model["vocabulary"]
+            wait_until(lambda: index_live().text_changed_at is None, 120, worker)
+    assert "outage" in index_live().text_model["vocabulary"]
     assert embedding_cell(client, product) == "done"

@@ -50,7 +50,7 @@ def assert_unavailable_json(response):
 def test_a_view_that_loses_the_database_gives_503_page_or_json(client, monkeypatch):
     product = ProductFactory()
     monkeypatch.setattr("shop.views.catalogue.category_top", lost_connection)
-    monkeypatch.setattr("shop.api.views.similar_products", lost_connection)
+    monkeypatch.setattr("shop.api.views.product_list_similar", lost_connection)
     assert_unavailable_page(client.get(reverse("shop:home")))
     assert_unavailable_json(client.get(reverse("api:product-similar", args=[product.pk])))
 

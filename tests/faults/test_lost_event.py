@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from recommender import queueing, services
 from recommender.models import VectorIndex
-from recommender.selectors import live_index
+from recommender.selectors import index_live
 from recommender.tasks import sweep_embeddings
 from shop.images import check_image
 from shop.models import Product
@@ -43,7 +43,7 @@ def test_a_change_whose_event_never_arrived_is_caught_by_the_sweep(
     assert product.title == "Zanzibar Green Shirt"  # the change stands
     assert "Error calling product_changes_index" in caplog.text  # logged by Django
     assert queued(memory_queue) == []  # nothing was queued
-    assert live_index().text_changed_at is None  # nor the text model marked stale
+    assert index_live().text_changed_at is None  # nor the text model marked stale
     monkeypatch.undo()
 
     # Within the refit's delay the sweep waits: the event may still be on its way.
@@ -60,4 +60,4 @@ def test_a_change_whose_event_never_arrived_is_caught_by_the_sweep(
     sweep_embeddings()
     assert ("recommender.tasks.refit_text_index", []) in queued(memory_queue)
     services.text_index_refit_when_quiet(quiet_seconds=1)
-    assert "zanzibar" in live_index().text_model["vocabulary"]
+    assert "zanzibar" in index_live().text_model["vocabulary"]

@@ -5,7 +5,7 @@ import pytest
 
 from recommender import services
 from recommender.models import ProductEmbedding, VectorIndex
-from recommender.selectors import similar_products
+from recommender.selectors import product_list_similar
 from shop.models import Product
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -27,7 +27,9 @@ def text_state(index: VectorIndex) -> dict:
 
 def rails(products: list[Product]) -> dict[int, list[tuple[int, float]]]:
     return {
-        product.pk: [(r.product.pk, round(r.score, 6)) for r in similar_products(product=product)]
+        product.pk: [
+            (r.product.pk, round(r.score, 6)) for r in product_list_similar(product=product)
+        ]
         for product in products
     }
 

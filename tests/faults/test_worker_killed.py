@@ -10,7 +10,7 @@ import pytest
 
 from recommender import services, tasks
 from recommender.models import ProductEmbedding
-from recommender.selectors import live_index
+from recommender.selectors import index_live
 from shop.models import Product
 from tests.conftest import celery_broker_at
 from tests.factories import ProductImageFactory
@@ -24,7 +24,7 @@ BATCH = 20  # products per message here (EMBED_TASK_SIZE is 64)
 
 def embedded_count(products: list[Product]) -> int:
     return ProductEmbedding.objects.filter(
-        index=live_index(), product__in=products, status="done", image__isnull=False
+        index=index_live(), product__in=products, status="done", image__isnull=False
     ).count()
 
 
@@ -60,5 +60,5 @@ def test_a_batch_cut_short_by_sigkill_is_redelivered_and_every_product_embedded(
             wait_until(lambda: embedded_count(products) == len(products), 120, second)
             second.wait_for(rf"embed_products\[{task_id}\] succeeded", timeout=60)
 
-    done = ProductEmbedding.objects.filter(index=live_index(), status="done", image__isnull=False)
+    done = ProductEmbedding.objects.filter(index=index_live(), status="done", image__isnull=False)
     assert done.count() == Product.objects.count()  # the sample catalogue and the new products

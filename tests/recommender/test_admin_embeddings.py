@@ -88,5 +88,5 @@ def test_a_recompressed_copy_on_another_shelf_is_found_by_the_photo_alone(index)
     # Now a third product arrives with another recompression of it.
     bag = ProductFactory(title="Canvas Tote", category=watches, colour="Beige")
     ProductImageFactory(product=bag, image=recompressed(original, 70))
-    found = {p.title for p in selectors.product_photo_duplicates(product=bag)}
+    found = {p.title for p in selectors.product_list_photo_duplicates(product=bag)}
     assert {"Steel Chronograph", "Vitrine Men Green Tshirt"} <= found

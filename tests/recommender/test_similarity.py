@@ -11,10 +11,10 @@ from recommender import projection
 from recommender.encoders import UnreadableImage
 from recommender.models import ProductEmbedding, VectorIndex
 from recommender.selectors import (
-    live_index,
-    products_by_photo,
-    similar_product_scores,
-    similar_products,
+    index_live,
+    product_list_by_photo,
+    product_list_similar,
+    product_list_similar_scores,
 )
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
@@ -35,7 +35,7 @@ def article(product: Product) -> str:
 
 
 def test_index_build_records_its_encoder_and_embeds_every_product(catalogue):
-    index = live_index()
+    index = index_live()
     assert index == catalogue and index.state == "live"
     assert (
         index.encoder == "efficientnet_lite0" and index.encoder_version == "imagenet-57934424+trim1"
@@ -53,14 +53,14 @@ def test_index_build_records_its_encoder_and_embeds_every_product(catalogue):
 
 def test_rail_has_k_products_never_itself_with_both_scores(catalogue):
     product = Product.objects.get(title="Vitrine Men Red Tshirt")
-    rail = similar_products(product=product, k=10)
+    rail = product_list_similar(product=product, k=10)
     assert len(rail) == 10 and product not in [r.product for r in rail]
     assert all(0 < r.image_score <= 1 and 0 <= r.text_score <= 1 for r in rail)
     assert [r.score for r in rail] == sorted((r.score for r in rail), reverse=True)
     first = rail[0]
     assert first.score == pytest.approx(0.7 * first.image_score + 0.3 * first.text_score)
     # The same ranking without the products loaded.
-    scores = similar_product_scores(product=product, k=10)
+    scores = product_list_similar_scores(product=product, k=10)
     assert [(pk, score) for pk, score, *_ in scores] == [(r.product.pk, r.score) for r in rail]
     # The drawn T-shirts look alike and share words: they lead the rail.
     assert Counter(article(r.product) for r in rail[:5])["Tshirts"] >= 4
@@ -68,26 +68,26 @@ def test_rail_has_k_products_never_itself_with_both_scores(catalogue):
 
 def test_weights_can_be_overridden_per_call(catalogue):
     product = Product.objects.get(title="Vitrine Women Blue Handbag")
-    image_only = similar_products(product=product, k=5, image_weight=1, text_weight=0)
+    image_only = product_list_similar(product=product, k=5, image_weight=1, text_weight=0)
     assert all(r.score == pytest.approx(r.image_score) for r in image_only)
-    text_only = similar_products(product=product, k=5, image_weight=0, text_weight=1)
+    text_only = product_list_similar(product=product, k=5, image_weight=0, text_weight=1)
     assert all(r.score == pytest.approx(r.text_score) for r in text_only)
 
 
 def test_filters_still_return_k_products_when_k_match(catalogue):
     product = Product.objects.get(title="Vitrine Men Red Tshirt")
-    women = similar_products(product=product, k=10, filters=ProductFilters(gender="Women"))
+    women = product_list_similar(product=product, k=10, filters=ProductFilters(gender="Women"))
     assert len(women) == 10 and {r.product.gender for r in women} == {"Women"}
-    green = similar_products(product=product, k=10, filters=ProductFilters(colour="green"))
+    green = product_list_similar(product=product, k=10, filters=ProductFilters(colour="green"))
     assert len(green) == 8  # fewer than k match: all of them (4 articles x 2 genders)
     assert {r.product.colour for r in green} == {"Green"}
 
 
 def test_inactive_products_never_appear(catalogue):
     product = Product.objects.get(title="Vitrine Men Red Tshirt")
-    hidden = similar_products(product=product, k=1)[0].product
+    hidden = product_list_similar(product=product, k=1)[0].product
     Product.objects.filter(pk=hidden.pk).update(is_active=False)
-    assert hidden not in [r.product for r in similar_products(product=product, k=47)]
+    assert hidden not in [r.product for r in product_list_similar(product=product, k=47)]
 
 
 def test_product_without_photo_gets_a_text_rail_and_appears_in_others_by_text(catalogue):
@@ -97,10 +97,10 @@ def test_product_without_photo_gets_a_text_rail_and_appears_in_others_by_text(ca
     row = ProductEmbedding.objects.get(index=catalogue, product=bare)
     assert row.image is None and row.status == "done"
 
-    rail = similar_products(product=bare, k=5)
+    rail = product_list_similar(product=bare, k=5)
     assert len(rail) == 5 and all(r.image_score == 0 and r.text_score > 0 for r in rail)
     sibling = Product.objects.get(title="Vitrine Women Black Handbag")
-    others = similar_products(product=sibling, k=47)
+    others = product_list_similar(product=sibling, k=47)
     entry = next(r for r in others if r.product == bare)
     assert entry.image_score == 0 and entry.score == pytest.approx(0.3 * entry.text_score)
 
@@ -137,53 +137,53 @@ def test_unchanged_photos_are_not_encoded_again(catalogue, monkeypatch):
 def test_search_by_photo_finds_the_product_and_its_look_alikes(catalogue, tmp_path):
     product = Product.objects.get(title="Vitrine Women Yellow Trouser")
     photo = product.primary_image.image.read()
-    results = products_by_photo(photo=photo, k=6)
+    results = product_list_by_photo(photo=photo, k=6)
     # The drawing is the same for both genders: the two identical photos come first.
     assert {r.product.title for r in results[:2]} == {product.title, "Vitrine Men Yellow Trouser"}
     assert results[1].image_score == pytest.approx(1, abs=1e-4)
     assert Counter(article(r.product) for r in results)["Trousers"] >= 4
-    excluded = products_by_photo(photo=photo, k=6, exclude=product.pk)
+    excluded = product_list_by_photo(photo=photo, k=6, exclude=product.pk)
     assert product not in [r.product for r in excluded]
 
 
 def test_search_by_photo_borrows_the_text_of_the_products_it_resembles(catalogue, settings):
     product = Product.objects.get(title="Vitrine Women Yellow Trouser")
     photo = product.primary_image.image.read()
-    borrowed = products_by_photo(photo=photo, k=6, exclude=product.pk)
+    borrowed = product_list_by_photo(photo=photo, k=6, exclude=product.pk)
     # The nearest products are trousers: their words (and shelf) now pull trousers up.
     assert borrowed[0].text_score > 0.5 and article(borrowed[0].product) == "Trousers"
     assert all(r.score == pytest.approx(0.7 * r.image_score + 0.3 * r.text_score) for r in borrowed)
     settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS = 0  # the photo alone
-    alone = products_by_photo(photo=photo, k=6, exclude=product.pk)
+    alone = product_list_by_photo(photo=photo, k=6, exclude=product.pk)
     assert all(r.text_score == 0 and r.score == pytest.approx(r.image_score) for r in alone)
 
 
 def test_search_by_photo_refuses_bytes_that_are_not_a_photo(catalogue):
     with pytest.raises(UnreadableImage):
-        products_by_photo(photo=b"%PDF-1.4 definitely not a photo")
+        product_list_by_photo(photo=b"%PDF-1.4 definitely not a photo")
 
 
 def test_reindex_builds_beside_the_live_index_and_switches_when_complete(catalogue):
-    old = live_index()
+    old = index_live()
     product = Product.objects.order_by("pk").first()
     seen_during_build = []
 
     def progress(count):  # called mid-build: the shop must still be serving the old index
-        seen_during_build.append((live_index().pk, len(similar_products(product=product, k=5))))
+        seen_during_build.append((index_live().pk, len(product_list_similar(product=product, k=5))))
 
     new = index_build(encoder="efficientnet_lite0", progress=progress)
 
     assert seen_during_build and all(pk == old.pk and n == 5 for pk, n in seen_during_build)
-    assert live_index() == new != old
+    assert index_live() == new != old
     assert not VectorIndex.objects.filter(pk=old.pk).exists()  # retired and deleted
     assert ProductEmbedding.objects.filter(index=new).count() == 48
 
 
 def test_reindex_command_on_an_empty_index_builds_the_first_one(sample_catalogue, capsys):
-    assert live_index() is None
+    assert index_live() is None
     call_command("reindex", "--encoder", "efficientnet_lite0")
     assert "is live: 48 products, 0 failed photos" in capsys.readouterr().out
-    assert live_index().encoder == "efficientnet_lite0"
+    assert index_live().encoder == "efficientnet_lite0"
 
 
 @pytest.mark.fashion_dev
@@ -208,7 +208,7 @@ def test_indexed_rails_agree_with_exact_brute_force_on_fashion_dev(fashion_dev):
         exact = 0.7 * images @ images[i] + 0.3 * texts @ texts[i]
         exact[i] = -np.inf
         truth = set(ids[np.argsort(-exact)[:10]])
-        got = {r.product.pk for r in similar_products(product=Product.objects.get(pk=ids[i]))}
+        got = {r.product.pk for r in product_list_similar(product=Product.objects.get(pk=ids[i]))}
         recalls.append(len(truth & got) / 10)
     assert np.mean(recalls) >= 0.95, f"recall@10 {np.mean(recalls):.3f}"
 
@@ -226,7 +226,7 @@ def test_the_excluded_product_lends_no_text_to_its_own_photo_search(catalogue, m
             lenders.append([row[0] for row in nearest]) or borrow(index, nearest)
         ),
     )
-    found = products_by_photo(photo=product.primary_image.image.read(), k=6, exclude=product.pk)
+    found = product_list_by_photo(photo=product.primary_image.image.read(), k=6, exclude=product.pk)
     assert len(lenders) == 2 and all(len(ids) == 10 for ids in lenders)  # two rounds of 10
     assert all(product.pk not in ids for ids in lenders)
     assert product.pk not in [r.product.pk for r in found]
@@ -237,7 +237,7 @@ def test_text_search_ranks_by_words_whatever_fields_a_product_has(catalogue):
 
     from recommender import text_model
     from recommender.models import VectorIndex
-    from recommender.selectors import products_by_text, words_similarity
+    from recommender.selectors import product_list_by_text, words_similarity
     from recommender.services import text_index_refit_when_quiet
     from tests.factories import ProductFactory
 
@@ -251,7 +251,7 @@ def test_text_search_ranks_by_words_whatever_fields_a_product_has(catalogue):
     )
     VectorIndex.objects.update(text_changed_at=timezone.now())
     text_index_refit_when_quiet(quiet_seconds=0)
-    index = live_index()
+    index = index_live()
     row = text_model.transform(index.text_model, ["zebra tote"])[0]
     query = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
     words = text_model.word_dimensions(index.text_model)
@@ -265,7 +265,7 @@ def test_text_search_ranks_by_words_whatever_fields_a_product_has(catalogue):
     # vectors' cosine would give it 0.79 against 0.57).
     assert scores[placed.pk] == pytest.approx(scores[unplaced.pk]) and scores[placed.pk] > 0.5
     # Through the search itself (an exact scan proposes, words rank): a zebra tote comes first.
-    assert products_by_text(text="zebra tote", k=3)[0].product.title == "Zebra canvas tote"
+    assert product_list_by_text(text="zebra tote", k=3)[0].product.title == "Zebra canvas tote"
 
 
 def test_the_text_model_is_read_once_per_fit_not_per_search(catalogue):
@@ -273,12 +273,12 @@ def test_the_text_model_is_read_once_per_fit_not_per_search(catalogue):
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from recommender.selectors import products_by_text
+    from recommender.selectors import product_list_by_text
     from recommender.services import text_index_refit_when_quiet
 
     def model_reads() -> int:
         with CaptureQueriesContext(connection) as queries:
-            assert products_by_text(text="red tshirt", k=3)
+            assert product_list_by_text(text="red tshirt", k=3)
         return sum('"text_model"' in query["sql"] for query in queries.captured_queries)
 
     model_reads()
@@ -292,11 +292,11 @@ def test_the_text_model_is_read_once_per_fit_not_per_search(catalogue):
 def test_no_read_asks_the_index_for_more_than_it_can_give(catalogue, settings):
     """A k of 991 or more (a cart of ~990 lines asked for 10 + lines) was a 500: pgvector's
     hnsw.ef_search stops at 1000. Every read is capped at MAX_RESULTS."""
-    from recommender.selectors import MAX_RESULTS, products_by_text
+    from recommender.selectors import MAX_RESULTS, product_list_by_text
 
     product = Product.objects.get(title="Vitrine Men Red Tshirt")
-    assert len(similar_products(product=product, k=5000)) == min(47, MAX_RESULTS)
-    assert len(similar_product_scores(product=product, k=5000)) == 47
-    assert len(products_by_text(text="red tshirt", k=5000)) <= MAX_RESULTS
+    assert len(product_list_similar(product=product, k=5000)) == min(47, MAX_RESULTS)
+    assert len(product_list_similar_scores(product=product, k=5000)) == 47
+    assert len(product_list_by_text(text="red tshirt", k=5000)) <= MAX_RESULTS
     settings.RECOMMENDER_CANDIDATES = 5000  # an operator's typo is capped too
-    assert len(similar_products(product=product, k=10)) == 10
+    assert len(product_list_similar(product=product, k=10)) == 10

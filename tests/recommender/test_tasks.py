@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 
 from recommender.models import ProductEmbedding
-from recommender.selectors import live_index, similar_products
+from recommender.selectors import index_live, product_list_similar
 from recommender.tasks import sweep_embeddings
 from shop.models import Product, ProductImage
 from tests.conftest import celery_broker_at
@@ -61,7 +61,7 @@ def wait_until(condition, timeout: float, output: ProcessOutput):
 
 def embedded(product) -> bool:
     return ProductEmbedding.objects.filter(
-        index=live_index(), product=product, status="done", image__isnull=False
+        index=index_live(), product=product, status="done", image__isnull=False
     ).exists()
 
 
@@ -78,13 +78,13 @@ def test_a_product_saved_in_admin_is_embedded_after_commit_and_text_refitted(
     product = Product.objects.get(slug="zanzibar-red-tshirt")
 
     wait_until(lambda: embedded(product), 120, worker)
-    assert len(similar_products(product=product, k=5)) == 5
+    assert len(product_list_similar(product=product, k=5)) == 5
 
     # The debounced refit (1 s here) brings the new word into the text model.
     wait_until(
-        lambda: "zanzibar" in (live_index().text_model or {}).get("vocabulary", {}), 60, worker
+        lambda: "zanzibar" in (index_live().text_model or {}).get("vocabulary", {}), 60, worker
     )
-    assert live_index().text_changed_at is None
+    assert index_live().text_changed_at is None
 
 
 def test_the_sweep_embeds_products_whose_message_never_came(indexed_shop, worker):

@@ -106,7 +106,7 @@ def test_photo_searches_over_the_limit_get_the_page_with_a_message(settings, mon
 
     searched = []
     monkeypatch.setattr(
-        "shop.views.photos.products_by_photo", lambda **kw: searched.append(kw) or []
+        "shop.views.photos.product_list_by_photo", lambda **kw: searched.append(kw) or []
     )
     page = search(client)
     assert_limited(page, "You have searched by photo many times in a short while")

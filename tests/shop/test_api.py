@@ -358,7 +358,7 @@ def test_a_server_error_is_json_under_the_api_and_a_page_elsewhere(monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("shop.api.views.similar_products", broken)
+    monkeypatch.setattr("shop.api.views.product_list_similar", broken)
     monkeypatch.setattr("shop.views.catalogue.category_top", lambda **kwargs: broken())
     client = APIClient(raise_request_exception=False)
     product = ProductFactory()

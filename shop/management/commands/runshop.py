@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from config import embedded_postgres
 from config.celery_app import broker_description
-from recommender.selectors import live_index
+from recommender.selectors import index_live
 from recommender.services import enqueue, index_predates_preprocessing
 from recommender.tasks import build_index
 from shop.catalogue_csv import Catalogue
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         credentials = self._admin_user()
         if not no_demo:
             self._demo_catalogue()
-        index = live_index()
+        index = index_live()
         if index is None and Product.objects.exists():
             # Rails appear once the worker has built the first index; the shop starts meanwhile.
             enqueue(build_index)

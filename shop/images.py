@@ -19,7 +19,8 @@ Decisions:
   4096 x 4096, which Pillow decodes through 16 bytes a pixel), and so is one over what its
   request has left (``request_photo_budget``: the admin's many photo rows). Small files that
   decode huge (a 1.5 KB lossless WebP, a 90 KB 16-bit PNG of 40 megapixels) cost that and no
-  more: nothing is converted or copied at full size, here or in the encoder's ``load_reduced``.
+  more: nothing is converted or copied at full size, here or in
+  ``shop.photo_decoding.load_reduced``.
 - Images whose header declares more than ``MAX_IMAGE_PIXELS`` are refused before decoding
   (Pillow itself only warns between one and two times its limit), and so are images smaller
   than ``MIN_IMAGE_SIDE`` on a side (a 1x1 tracking pixel is not a product photo).

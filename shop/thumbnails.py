@@ -16,8 +16,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from recommender.encoders.preprocessing import load_reduced, to_rgb
 from shop.models import ProductImage
+from shop.photo_decoding import load_reduced, to_rgb
 
 WIDTHS = (160, 320, 640)
 QUALITY = 80

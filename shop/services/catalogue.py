@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Model
 from django.utils.text import slugify
 
 from shop.events import product_changes_announce
@@ -27,7 +28,10 @@ def category_get_or_create(*, names: Sequence[str]) -> Category | None:
         )
         found = siblings.filter(name=name).first()
         if found is None:
-            slug = _free_slug(Category, slugify(name) or "category", category)
+            slug = slugify(name) or "category"
+            # A name used elsewhere in the tree ("Shoes" for men and women) takes its parent's.
+            options = [slug, f"{category.slug}-{slug}"] if category else [slug]
+            slug = unique_slugs(Category, [options])[0]
             if category is None:
                 found = Category.objects.add_root({"name": name, "slug": slug})
             else:
@@ -38,12 +42,20 @@ def category_get_or_create(*, names: Sequence[str]) -> Category | None:
     return category
 
 
-def _free_slug(model, slug: str, parent: Category | None = None) -> str:
-    if not model.objects.filter(slug=slug).exists():
-        return slug
-    if parent is not None and not model.objects.filter(slug=f"{parent.slug}-{slug}").exists():
-        return f"{parent.slug}-{slug}"
-    return f"{slug}-{uuid.uuid4().hex[:6]}"
+def unique_slugs(model: type[Model], wanted: Sequence[Sequence[str]]) -> list[str]:
+    """A slug for each entry of ``wanted``: its first candidate that no ``model`` row and no
+    earlier entry has, else the first with a random suffix. One query for them all."""
+    taken = set(
+        model.objects.filter(slug__in={slug for options in wanted for slug in options}).values_list(
+            "slug", flat=True
+        )
+    )
+    chosen = []
+    for options in wanted:
+        slug = next((s for s in options if s not in taken), f"{options[0]}-{uuid.uuid4().hex[:6]}")
+        taken.add(slug)
+        chosen.append(slug)
+    return chosen
 
 
 def products_set_active(*, product_ids: Iterable[int], active: bool) -> int:
@@ -75,29 +87,33 @@ def product_save(
     for name, value in fields.items():
         setattr(product, name, value)
     if not product.slug:
-        product.slug = _free_product_slug(product.title)
+        product.slug = unique_slugs(Product, [[slugify(product.title)[:240] or "product"]])[0]
     product.full_clean()
     with transaction.atomic():
         product.save()
         if photo is not None:
-            old = list(product.images.all())
-            product.images.all().delete()
-            for image in old:
-                transaction.on_commit(lambda name=image.image.name: default_storage.delete(name))
-            product_image = ProductImage(
-                product=product, is_primary=True, sha256=photo.sha256, alt_text=product.title
-            )
-            product_image.image.save(
-                f"upload{photo.extension}", ContentFile(photo.data), save=False
-            )
-            product_image.width, product_image.height = photo.width, photo.height
-            product_image.save()
+            product_images_delete(images=product.images.all())
+            product_image_store(product=product, photo=photo, alt_text=product.title).save()
         product_changes_announce(product_ids=[product.pk])
     return product
 
 
-def _free_product_slug(title: str) -> str:
-    slug = slugify(title)[:240] or "product"
-    if Product.objects.filter(slug=slug).exists():
-        slug = f"{slug}-{uuid.uuid4().hex[:6]}"
-    return slug
+def product_image_store(*, product: Product, photo: CheckedImage, alt_text: str) -> ProductImage:
+    """``photo`` stored in media as ``product``'s primary photo: the file is written, the row is
+    not (the caller saves it, or creates many at once)."""
+    product_image = ProductImage(
+        product=product, is_primary=True, sha256=photo.sha256, alt_text=alt_text
+    )
+    product_image.image.save(f"upload{photo.extension}", ContentFile(photo.data), save=False)
+    # After the save: Django measures a just-saved ContentFile from its end, i.e. as empty.
+    product_image.width, product_image.height = photo.width, photo.height
+    return product_image
+
+
+def product_images_delete(*, images: Iterable[ProductImage]) -> None:
+    """Delete these photos: the rows now, the files once the transaction commits (a rollback
+    keeps both)."""
+    images = list(images)
+    ProductImage.objects.filter(pk__in=[image.pk for image in images]).delete()
+    for image in images:
+        transaction.on_commit(lambda name=image.image.name: default_storage.delete(name))

@@ -4,12 +4,10 @@ updated in place by id, photos checked and stored once, bad rows skipped and rep
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.text import slugify
@@ -18,7 +16,12 @@ from shop.catalogue_csv import Catalogue, CatalogueRow, RowError
 from shop.events import product_changes_announce
 from shop.images import CheckedImage, InvalidImage, check_image
 from shop.models import Category, Product, ProductImage
-from shop.services.catalogue import category_get_or_create
+from shop.services.catalogue import (
+    category_get_or_create,
+    product_image_store,
+    product_images_delete,
+    unique_slugs,
+)
 
 IMPORT_BATCH_SIZE = 500
 
@@ -144,23 +147,16 @@ def _write_batch(rows, images, default_stock, report, saved_files, categories) -
         else:
             report.unchanged += 1
 
-    _assign_slugs(new_products)
+    wanted = [[slugify(f"{p.title[:200]} {p.external_id}") or "product"] for p in new_products]
+    for product, slug in zip(new_products, unique_slugs(Product, wanted), strict=True):
+        product.slug = slug
     Product.objects.bulk_create(new_products)
     # A re-imported photo replaces the old one; its file goes once the new one is committed.
-    replaced = [old for _, _, _, old in new_images if old is not None]
-    ProductImage.objects.filter(pk__in=[old.pk for old in replaced]).delete()
-    for old in replaced:
-        transaction.on_commit(lambda name=old.image.name: default_storage.delete(name))
+    product_images_delete(images=[old for _, _, _, old in new_images if old is not None])
     to_create = []
     for product, row, image, _ in new_images:
-        product_image = ProductImage(
-            product=product, is_primary=True, sha256=image.sha256, alt_text=row.title
-        )
-        product_image.image.save(f"upload{image.extension}", ContentFile(image.data), save=False)
-        # After the save: Django measures a just-saved ContentFile from its end, i.e. as empty.
-        product_image.width, product_image.height = image.width, image.height
-        saved_files.append(product_image.image.name)
-        to_create.append(product_image)
+        to_create.append(product_image_store(product=product, photo=image, alt_text=row.title))
+        saved_files.append(to_create[-1].image.name)
     ProductImage.objects.bulk_create(to_create)
     # Embedding happens in batches on the workers, after this batch commits.
     product_changes_announce(product_ids=[p.pk for p in new_products] + updated_ids)
@@ -190,15 +186,3 @@ def _apply_row(product: Product, row: CatalogueRow, category: Category | None) -
             setattr(product, name, value)
             changed = True
     return changed
-
-
-def _assign_slugs(products: list[Product]) -> None:
-    wanted = [(p, slugify(f"{p.title[:200]} {p.external_id}") or "product") for p in products]
-    taken = set(
-        Product.objects.filter(slug__in=[slug for _, slug in wanted]).values_list("slug", flat=True)
-    )
-    for product, slug in wanted:
-        if slug in taken:
-            slug = f"{slug}-{uuid.uuid4().hex[:6]}"
-        taken.add(slug)
-        product.slug = slug

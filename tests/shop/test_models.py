@@ -5,7 +5,13 @@ import pytest
 from django.db import IntegrityError, connection
 
 from shop.models import Category, Product, ProductImage, product_image_upload_to
-from shop.services import category_get_or_create, product_images_ensure_primary, products_set_active
+from shop.services import (
+    category_get_or_create,
+    product_images_ensure_primary,
+    product_save,
+    products_set_active,
+)
+from shop.services.catalogue import unique_slugs
 from tests.factories import ProductFactory, ProductImageFactory
 
 
@@ -82,6 +88,23 @@ def test_same_name_under_two_parents_gets_distinct_slugs():
     a = category_get_or_create(names=["Apparel", "Socks"])
     b = category_get_or_create(names=["Free Items", "Socks"])
     assert a != b and a.slug == "socks" and b.slug == "free-items-socks"
+
+
+@pytest.mark.django_db
+def test_slugs_are_unique_against_the_table_and_within_one_batch():
+    ProductFactory(slug="shirt")
+    slugs = unique_slugs(Product, [["shirt"], ["cap"], ["cap"], ["shirt", "blue-shirt"]])
+    assert slugs[1:] == ["cap", slugs[2], "blue-shirt"]
+    assert re.fullmatch(r"shirt-[0-9a-f]{6}", slugs[0]) and re.fullmatch(
+        r"cap-[0-9a-f]{6}", slugs[2]
+    )
+
+
+@pytest.mark.django_db
+def test_two_products_saved_with_one_title_get_distinct_slugs():
+    first = product_save(fields={"title": "Blue Shirt", "price": Decimal("9.99")})
+    second = product_save(fields={"title": "Blue Shirt", "price": Decimal("9.99")})
+    assert first.slug == "blue-shirt" and second.slug.startswith("blue-shirt-")
 
 
 @pytest.mark.django_db

@@ -48,7 +48,7 @@ def staff_api(django_user_model):
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from tests.factories import PRODUCT_EDITOR, staff_user
+    from tests.factories.staff import PRODUCT_EDITOR, staff_user
 
     user = staff_user("staff", *PRODUCT_EDITOR, password="x")
     client = APIClient()

@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from shop.models import Order, OrderLine
 from shop.services import category_get_or_create
-from tests.factories import ProductImageFactory
+from tests.factories.catalogue import ProductImageFactory
+from tests.factories.orders import OrderLineFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,19 +57,7 @@ def test_staff_log_in_and_use_the_admin_under_the_policy(shop_page: Page, admin_
     image = ProductImageFactory()
     product = image.product
     category_get_or_create(names=["Footwear", "Shoes"])
-    order = Order.objects.create(
-        full_name="Ada Lovelace",
-        email="ada@example.com",
-        address="1 Analytical Street",
-        city="London",
-        postcode="N1",
-        country="UK",
-        total="19.99",
-        currency="EUR",
-    )
-    OrderLine.objects.create(
-        order=order, product=product, title=product.title, unit_price="19.99", quantity=1
-    )
+    order = OrderLineFactory(product=product, unit_price="19.99").order
 
     shop_page.goto(reverse("admin:index"))
     expect(shop_page).to_have_url(re.compile(re.escape(reverse("admin:login"))))

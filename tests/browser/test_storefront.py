@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shop.models import Order, Product
-from tests.factories import jpeg_bytes
+from tests.factories.catalogue import jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

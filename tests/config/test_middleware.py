@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import ProductFactory
+from tests.factories.catalogue import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

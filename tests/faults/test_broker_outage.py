@@ -16,7 +16,7 @@ from recommender.selectors import index_live
 from recommender.tasks import sweep_embeddings
 from shop.models import Product
 from tests.conftest import celery_broker_at
-from tests.factories import admin_product_form, jpeg_bytes
+from tests.factories.catalogue import admin_product_form, jpeg_bytes
 from tests.process_output import celery_worker, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

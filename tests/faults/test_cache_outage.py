@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from config.cache import resilient
-from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories.catalogue import ProductFactory, ProductImageFactory, jpeg_bytes
 from tests.faults.servers import redis_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]

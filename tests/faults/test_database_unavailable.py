@@ -7,7 +7,7 @@ from django.db import InterfaceError, OperationalError
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import ProductFactory
+from tests.factories.catalogue import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

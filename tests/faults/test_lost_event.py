@@ -15,7 +15,7 @@ from recommender.tasks import sweep_embeddings
 from shop.images import check_image
 from shop.models import Product
 from shop.services import product_save
-from tests.factories import jpeg_bytes
+from tests.factories.catalogue import jpeg_bytes
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

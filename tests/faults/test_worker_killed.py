@@ -13,7 +13,7 @@ from recommender.models import ProductEmbedding
 from recommender.selectors import index_live
 from shop.models import Product
 from tests.conftest import celery_broker_at
-from tests.factories import ProductImageFactory
+from tests.factories.catalogue import ProductImageFactory
 from tests.process_output import celery_worker, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -21,7 +21,8 @@ from recommender.quality.report import render
 from recommender.services import index_build
 from shop.services import category_get_or_create
 from tests.conftest import celery_broker_at
-from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes, staff_user
+from tests.factories.catalogue import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories.staff import staff_user
 from tests.process_output import celery_worker
 
 pytestmark = pytest.mark.django_db
@@ -430,11 +431,9 @@ def test_the_heartbeat_keeps_a_long_silent_step_from_going_stale(monkeypatch):
 
 
 def test_the_page_says_when_the_latest_report_measured_another_index(viewer):
-    from recommender.models import VectorIndex
+    from tests.factories.recommender import VectorIndexFactory
 
-    live = VectorIndex.objects.create(
-        encoder="efficientnet_lite0", encoder_version="v", state="live"
-    )
+    live = VectorIndexFactory()
     EvaluationRun.objects.filter(pk=done_run().pk).update(
         figures={**FIGURES, "config": {**FIGURES["config"], "index": live.pk + 1}}
     )

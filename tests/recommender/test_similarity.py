@@ -239,7 +239,7 @@ def test_text_search_ranks_by_words_whatever_fields_a_product_has(catalogue):
     from recommender.models import VectorIndex
     from recommender.selectors import product_list_by_text, words_similarity
     from recommender.services import text_index_refit_when_quiet
-    from tests.factories import ProductFactory
+    from tests.factories.catalogue import ProductFactory
 
     placed = ProductFactory(title="Zebra canvas tote", colour="Beige")  # Apparel > Topwear > Shirts
     # The same words, but in its description: no category, no colour, so no field tokens.

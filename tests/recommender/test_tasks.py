@@ -16,7 +16,7 @@ from recommender.selectors import index_live, product_list_similar
 from recommender.tasks import sweep_embeddings
 from shop.models import Product, ProductImage
 from tests.conftest import celery_broker_at
-from tests.factories import admin_product_form, jpeg_bytes
+from tests.factories.catalogue import admin_product_form, jpeg_bytes
 from tests.process_output import ProcessOutput, celery_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -106,7 +106,7 @@ def test_the_sweep_embeds_products_whose_message_never_came(indexed_shop, worker
 def test_an_outdated_index_is_left_to_its_rebuild_not_crashed_into(caplog):
     from recommender.models import VectorIndex
     from recommender.services import product_embeddings_refresh
-    from tests.factories import ProductFactory
+    from tests.factories.catalogue import ProductFactory
 
     product = ProductFactory()
     VectorIndex.objects.create(

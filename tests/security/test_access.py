@@ -17,16 +17,9 @@ from rest_framework.test import APIClient
 
 from recommender.models import EvaluationRun
 from shop.models import Order, Product
-from tests.factories import (
-    CONTACT,
-    INSIGHTS_VIEWER,
-    ORDER_CLERK,
-    PRODUCT_EDITOR,
-    ProductFactory,
-    admin_product_form,
-    jpeg_bytes,
-    staff_user,
-)
+from tests.factories.catalogue import ProductFactory, admin_product_form, jpeg_bytes
+from tests.factories.orders import CONTACT
+from tests.factories.staff import INSIGHTS_VIEWER, ORDER_CLERK, PRODUCT_EDITOR, staff_user
 
 pytestmark = pytest.mark.django_db
 

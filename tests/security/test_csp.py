@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recommender.models import EvaluationRun
-from tests.factories import ProductFactory
+from tests.factories.catalogue import ProductFactory
 
 pytestmark = pytest.mark.django_db
 

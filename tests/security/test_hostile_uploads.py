@@ -31,7 +31,7 @@ from recommender.services import index_build
 from shop import thumbnails
 from shop.images import image_extension
 from shop.models import Product, ProductImage
-from tests.factories import ProductImageFactory, admin_product_form, jpeg_bytes
+from tests.factories.catalogue import ProductImageFactory, admin_product_form, jpeg_bytes
 from tests.security.hostile_images import KINDS, Kind
 
 pytestmark = [

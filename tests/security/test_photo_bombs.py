@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from shop.images import MAX_DECODED_BYTES
 from shop.models import Product
-from tests.factories import admin_product_form
+from tests.factories.catalogue import admin_product_form
 from tests.security.hostile_images import KINDS, PHOTO_BOMBS
 from tests.security.photo_cost import photo_cost
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from rest_framework.throttling import ScopedRateThrottle
 
 from config.ratelimits import client_address
-from tests.factories import jpeg_bytes
+from tests.factories.catalogue import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,12 @@ from django.urls import reverse
 
 from shop.models import Category, Product, ProductImage
 from shop.services import category_get_or_create
-from tests.factories import ProductFactory, ProductImageFactory, admin_product_form, jpeg_bytes
+from tests.factories.catalogue import (
+    ProductFactory,
+    ProductImageFactory,
+    admin_product_form,
+    jpeg_bytes,
+)
 
 CHANGELIST = reverse("admin:shop_product_changelist")
 

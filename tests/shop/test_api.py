@@ -12,7 +12,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from shop.models import Product
 from shop.services import category_get_or_create
-from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories.catalogue import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories.recommender import ProductEmbeddingFactory, random_index
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +172,25 @@ def test_anonymous_and_non_staff_cannot_write(api, shopper_api):
         403,
         "permission_denied",
     )
+
+
+def test_staff_read_a_products_embedding_status_and_failure_reason(staff_api):
+    done, failed = (image.product for image in ProductImageFactory.create_batch(2))
+    index = random_index([done])
+    ProductEmbeddingFactory(index=index, product=failed, status="failed", error="unreadable image")
+
+    def status(product):
+        return staff_api.get(reverse("api:product-embedding", args=[product.pk])).json()
+
+    assert status(done) | {"updated_at": None} == {
+        "status": "done",
+        "error": "",
+        "encoder": "efficientnet_lite0",
+        "index": index.pk,
+        "updated_at": None,
+    }
+    assert status(done)["updated_at"]
+    assert (status(failed)["status"], status(failed)["error"]) == ("failed", "unreadable image")
 
 
 def test_staff_create_a_product_with_a_photo_and_its_embedding_is_queued(
@@ -431,7 +451,7 @@ def test_a_nul_character_in_attributes_is_a_400_not_a_database_error(staff_api, 
 
 
 def test_a_nul_character_in_attributes_is_an_admin_form_error(admin_client):
-    from tests.factories import admin_product_form
+    from tests.factories.catalogue import admin_product_form
 
     photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")
     form = admin_product_form(photo, title="NUL", slug="nul", attributes='{"a": "x\\u0000y"}')

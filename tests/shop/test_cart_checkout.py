@@ -9,7 +9,8 @@ from django.urls import reverse
 from shop.cart import MAX_LINES
 from shop.models import Order
 from shop.services import OrderError, order_place, order_set_status
-from tests.factories import CONTACT, ProductFactory
+from tests.factories.catalogue import ProductFactory
+from tests.factories.orders import CONTACT
 
 pytestmark = pytest.mark.django_db
 

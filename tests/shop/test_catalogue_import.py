@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 
 from shop.models import Category, Product, ProductImage
 from shop.services import catalogue_import
-from tests.factories import jpeg_bytes
+from tests.factories.catalogue import jpeg_bytes
 
 HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName"
 

@@ -12,7 +12,7 @@ from shop.services import (
     products_set_active,
 )
 from shop.services.catalogue import unique_slugs
-from tests.factories import ProductFactory, ProductImageFactory
+from tests.factories.catalogue import ProductFactory, ProductImageFactory
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from shop import thumbnails
 from shop.models import Category, Product
 from shop.services import category_get_or_create
-from tests.factories import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories.catalogue import ProductFactory, ProductImageFactory, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 

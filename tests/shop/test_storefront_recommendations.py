@@ -15,7 +15,7 @@ from recommender.services import index_build
 from shop.images import MAX_IMAGE_BYTES
 from shop.models import Product
 from shop.services import products_set_demo_prices
-from tests.factories import jpeg_bytes
+from tests.factories.catalogue import jpeg_bytes
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -1,4 +1,4 @@
-"""factory_boy factories for the catalogue."""
+"""The catalogue: products, their photos, the admin's product form."""
 
 from io import BytesIO
 
@@ -8,18 +8,6 @@ from PIL import Image
 
 from shop.models import Product, ProductImage
 from shop.services import category_get_or_create
-
-# A shopper's contact details, as the checkout form takes them.
-CONTACT = {
-    "full_name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "phone": "",
-    "address": "12 St James's Square",
-    "address_extra": "",
-    "city": "London",
-    "postcode": "SW1Y 4JH",
-    "country": "United Kingdom",
-}
 
 
 def jpeg_bytes(colour=(200, 30, 30), size=(60, 80)) -> bytes:
@@ -81,21 +69,3 @@ def admin_product_form(photo, *, title: str, slug: str, **fields) -> dict:
         "images-0-position": "0",
         **fields,
     }
-
-
-# The permissions of each kind of staff member that the access tests tell apart.
-PRODUCT_EDITOR = ("add_product", "change_product", "view_product")
-ORDER_CLERK = ("view_order",)
-INSIGHTS_VIEWER = ("view_evaluationrun",)
-
-
-def staff_user(username: str, *permissions: str, password: str = "pw", superuser: bool = False):
-    """A staff member with only these permissions (codenames), or a superuser."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Permission
-
-    user = get_user_model().objects.create_user(
-        username, password=password, is_staff=True, is_superuser=superuser
-    )
-    user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
-    return user

@@ -1,0 +1,1 @@
+"""factory_boy factories by app: catalogue, orders, recommender (random vectors), staff."""

@@ -24,7 +24,7 @@ from recommender.selectors import (
     product_embedding_get,
     product_list_photo_duplicates,
 )
-from shop.admin import ProductAdmin
+from shop.admin.catalogue import ProductAdmin
 from shop.models import Product
 
 TASKS = ("rail", "photo")

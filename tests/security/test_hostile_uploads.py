@@ -172,7 +172,7 @@ def test_admin_product_photo(admin_client, media_root, kind):
         assert image.is_primary and image.sha256 == hashlib.sha256(kind.data).hexdigest()
         assert_stored_as_sent_under_a_content_name(image, kind, before, media_root)
     else:
-        # The form again with its errors, as Django's admin does, but as a 400 (shop/admin.py).
+        # The form again with its errors, as Django's admin does, but as a 400 (shop/admin/catalogue.py).
         assert response.status_code == 400
         message = " ".join(response.context["inline_admin_formsets"][0].formset.errors[0]["image"])
         assert_names_the_reason(message, kind)

@@ -17,7 +17,8 @@ from django.urls import path
 
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, insights
-from recommender.quality.report import METRICS
+from recommender.quality.report import METRICS, SHOPPER
+from recommender.quality.shopper_photos import KIND_DESCRIPTIONS
 from recommender.queueing import products_reembed
 from recommender.selectors import (
     product_annotate_embedding_status,
@@ -35,6 +36,10 @@ METRIC_LABELS = {
     "coverage": "coverage",
     "latency_ms_median": "median latency (ms)",
     "latency_ms_p95": "p95 latency (ms)",
+    "colour_agreement": "colour agreement",
+    "shape_agreement": "shape agreement",
+    "hit1": "found first",
+    "hit10": "found in top 10",
 }
 
 
@@ -110,6 +115,13 @@ class EvaluationRunAdmin(admin.ModelAdmin):
             "metric_labels": [METRIC_LABELS.get(name, name) for name in METRICS],
             "headline": figures
             and [(task, [figures[task].get(name) for name in METRICS]) for task in TASKS],
+            "shopper_labels": [METRIC_LABELS.get(name, name) for name in SHOPPER],
+            "shopper": figures
+            and [
+                (kind, KIND_DESCRIPTIONS.get(kind, ""), [row.get(name) for name in SHOPPER])
+                for kind, row in figures.get("shopper", {}).items()
+                if row
+            ],
             "report_outdated": insights.evaluation_report_outdated(latest),
             "current": current,
             "current_stale": current is not None and insights.evaluation_run_is_stale(current),

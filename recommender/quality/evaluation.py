@@ -4,18 +4,14 @@ Two tasks on whatever catalogue the database holds: the **rail** (a product's ow
 similar" top 10, default settings, no filters) and the **photo** search (only the product's
 photo bytes, through the search-by-photo code path, the product itself excluded). Ground truth
 is each product's article type (its finest category) and colour. The metrics are pure
-functions of the results (``score``), so they are tested on hand-made catalogues.
+functions of the results (metrics.py), tested on hand-made catalogues.
 """
 
 from __future__ import annotations
 
-import math
 import random
-import statistics
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.db.models import F
@@ -23,91 +19,16 @@ from django.utils import timezone
 
 from recommender.documents import category_paths
 from recommender.encoding import IndexOutdated
+from recommender.quality import experiments as lab
+from recommender.quality.looks import Look, look_of, look_score
+from recommender.quality.metrics import K, QueryResult, Truth, score
+from recommender.quality.progress import StageProgress, stage_counter
+from recommender.quality.shopper_search import DEFAULT_SHOPPER_QUERIES, product_photos, run_shopper
 from recommender.selectors import index_live, product_list_by_photo, product_list_similar
 from recommender.selectors.searches import PHOTO_FEEDBACK_NEIGHBOURS, PHOTO_FEEDBACK_SHARPNESS
 from shop.models import Product
 
-K = 10
 DEFAULT_QUERIES = 2000
-
-
-@dataclass(frozen=True)
-class Truth:
-    article: str
-    colour: str
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    query: int  # product id
-    results: list[int]  # product ids, best first
-    seconds: float
-
-
-@dataclass(frozen=True)
-class TaskScore:
-    p10_article: float
-    p10_article_colour: float
-    ndcg10: float
-    coverage: float
-    latency_ms_median: float
-    latency_ms_p95: float
-    queries: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def score(results: Sequence[QueryResult], truths: dict[int, Truth], *, k: int = K) -> TaskScore:
-    """The protocol's metrics for one task. ``truths`` covers the whole catalogue.
-
-    Precision divides by ``k`` even when a list is shorter: a missing result is a miss.
-    nDCG's ideal is the best list the catalogue allows for that query (itself excluded); a
-    query with no peer of its article type scores 0 (nothing right could be shown).
-    """
-    if not results:
-        raise ValueError("no queries to score")
-    pairs = Counter((t.article, t.colour) for t in truths.values())
-    articles = Counter(t.article for t in truths.values())
-    article_hits = colour_hits = 0
-    ndcgs, seconds, shown = [], [], set()
-    for result in results:
-        query = truths[result.query]
-        top = result.results[:k]
-        gains = [_gain(query, truths[pid]) for pid in top]
-        article_hits += sum(gain >= 1 for gain in gains)
-        colour_hits += sum(gain == 2 for gain in gains)
-        # What the catalogue could have offered, the query itself excluded (as _gain counts).
-        peers = articles[query.article] - 1 if query.article else 0
-        same_pair = pairs[(query.article, query.colour)] - 1 if peers and query.colour else 0
-        same_article = peers - same_pair
-        ideal = ([2] * same_pair + [1] * same_article + [0] * k)[:k]
-        ideal_dcg = _dcg(ideal)
-        ndcgs.append(_dcg(gains) / ideal_dcg if ideal_dcg else 0.0)
-        seconds.append(result.seconds)
-        shown.update(top)
-    n = len(results)
-    ms = sorted(1000 * s for s in seconds)
-    return TaskScore(
-        p10_article=article_hits / (k * n),
-        p10_article_colour=colour_hits / (k * n),
-        ndcg10=statistics.fmean(ndcgs),
-        coverage=len(shown) / len(truths),
-        latency_ms_median=statistics.median(ms),
-        latency_ms_p95=ms[min(n - 1, math.ceil(0.95 * n) - 1)],
-        queries=n,
-    )
-
-
-def _gain(query: Truth, other: Truth) -> int:
-    """Unknown (blank) article types or colours never match, not even each other."""
-    if not query.article or other.article != query.article:
-        return 0
-    return 2 if query.colour and other.colour == query.colour else 1
-
-
-def _dcg(gains: Sequence[int]) -> float:
-    return sum(gain / math.log2(rank + 2) for rank, gain in enumerate(gains))
 
 
 def catalogue_truths() -> dict[int, Truth]:
@@ -155,8 +76,20 @@ def run_photo(
     return results
 
 
-# Called as progress(stage, done, total) while an evaluation runs.
-StageProgress = Callable[[str, int, int], None]
+LOOK_BATCH = 500  # photos read at a time
+
+
+def product_looks(
+    product_ids: Sequence[int], *, progress: Callable[[int], None] | None = None
+) -> dict[int, Look]:
+    """The look (dominant colour, silhouette) of each product that has a photo."""
+    looks = {}
+    for start in range(0, len(product_ids), LOOK_BATCH):
+        batch = product_ids[start : start + LOOK_BATCH]
+        looks |= {pid: look_of(photo) for pid, photo in product_photos(batch).items()}
+        if progress:
+            progress(len(batch))
+    return looks
 
 
 def evaluate(
@@ -164,16 +97,16 @@ def evaluate(
     queries: int = DEFAULT_QUERIES,
     seed: int = 0,
     experiments: bool = True,
+    shopper_queries: int = DEFAULT_SHOPPER_QUERIES,
     progress: StageProgress | None = None,
 ) -> dict:
-    """Both tasks on the catalogue in the database: ``{"rail", "photo", "config"}``, and with
+    """Both tasks on the catalogue in the database: ``{"rail", "photo", "config"}``, each with
+    its label and look metrics; search by shopper-like photos of the first ``shopper_queries``
+    sampled products (``"shopper"`` by kind, ``"shopper_examples"``; 0 leaves it out); and with
     ``experiments`` the report's sweeps and maps (``"weights"``, ``"pca"``, ``"maps"``).
 
     Raises ``EvaluationError`` when there is nothing to evaluate.
     """
-    # Not at the top: the experiments import this module's metrics.
-    from recommender.quality import experiments as lab
-
     if queries < 1:
         raise EvaluationError("the sample needs at least 1 query")
     index = index_live()
@@ -183,15 +116,24 @@ def evaluate(
     if len(truths) < 2:
         raise EvaluationError("The catalogue needs at least 2 active products to compare.")
     sample = query_sample(truths, queries=queries, seed=seed)
-    figures = {}
+    figures, answers = {}, {}
     for task, run in (("rail", run_rail), ("photo", run_photo)):
         try:
-            results = run(sample, progress=_counter(progress, task, len(sample)))
+            results = run(sample, progress=stage_counter(progress, task, len(sample)))
         except IndexOutdated as error:
             raise EvaluationError(str(error)) from error
         if not results:
             raise EvaluationError(f"No product in the sample can be a {task} query (no photos?).")
         figures[task] = score(results, truths).as_dict()
+        answers[task] = [(result.query, result.results) for result in results]
+    shown = {pid for pairs in answers.values() for query, found in pairs for pid in (query, *found)}
+    looks = product_looks(sorted(shown), progress=stage_counter(progress, "looks", len(shown)))
+    for task, pairs in answers.items():
+        figures[task] |= look_score(pairs, looks).as_dict()
+    if shopper_queries:
+        figures["shopper"], figures["shopper_examples"] = run_shopper(
+            sample[:shopper_queries], truths, seed=seed, progress=progress
+        )
     image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
     figures["config"] = {
         "encoder": index.encoder,
@@ -206,6 +148,7 @@ def evaluate(
         "text_field_weight": (index.text_model or {}).get("field_weight", 0.0),
         "catalogue_products": len(truths),
         "queries": len(sample),
+        "shopper_queries": min(shopper_queries, len(sample)),
         "seed": seed,
         "measured_at": timezone.now().isoformat(timespec="seconds"),
     }
@@ -247,7 +190,8 @@ def evaluate(
 
 
 def summary(figures: dict) -> dict:
-    """``figures`` without the maps' coordinates (they live in the report's pictures)."""
+    """``figures`` without the maps' coordinates and the example photos (they live in the
+    report's pictures)."""
     maps = [
         {key: value for key, value in entry.items() if key not in ("labels", "t-SNE", "UMAP")}
         | {
@@ -257,22 +201,9 @@ def summary(figures: dict) -> dict:
         }
         for entry in figures.get("maps", [])
     ]
+    figures = {key: value for key, value in figures.items() if key != "shopper_examples"}
     return {**figures, "maps": maps} if "maps" in figures else figures
 
 
 class EvaluationError(Exception):
     """The evaluation cannot run (no index, no products, a bad sample size)."""
-
-
-def _counter(progress: StageProgress | None, stage: str, total: int):
-    if progress is None:
-        return None
-    done = 0
-    progress(stage, done, total)
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(stage, done, total)
-
-    return step

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from recommender.models import ProductEmbedding, VectorIndex
-from recommender.quality.evaluation import K, QueryResult, Truth, score
+from recommender.quality.metrics import K, QueryResult, Truth, score
 
 WEIGHTS = [round(0.1 * step, 1) for step in range(11)]
 PCA_COMPONENTS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)

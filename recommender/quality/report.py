@@ -10,11 +10,24 @@ from collections import Counter
 from html import escape
 from io import BytesIO
 
+from recommender.quality.looks import COLOUR_MATCH_DELTA_E
+from recommender.quality.shopper_photos import KIND_DESCRIPTIONS
+
 METRICS = [
     "p10_article",
     "p10_article_colour",
     "ndcg10",
     "coverage",
+    "latency_ms_median",
+    "latency_ms_p95",
+    "colour_agreement",
+    "shape_agreement",
+]
+SHOPPER = [
+    "hit1",
+    "hit10",
+    "p10_article",
+    "p10_article_colour",
     "latency_ms_median",
     "latency_ms_p95",
 ]
@@ -23,7 +36,9 @@ MAP_COLOURED_LABELS = 12  # more colours than this cannot be told apart; the res
 STYLE = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;
 color:#222}table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;
 padding:.3rem .6rem;text-align:right}th{text-align:left}img{max-width:100%;height:auto}
-.default{background:#fff4c2}caption{text-align:left;font-weight:600;padding:.3rem 0}"""
+.default{background:#fff4c2}caption{text-align:left;font-weight:600;padding:.3rem 0}
+.strip{display:flex;gap:.3rem;align-items:center;margin:.4rem 0}.strip img{height:96px;width:auto}
+.strip .query{margin-right:1rem;outline:2px solid #555}.strip .found{outline:3px solid #1a7f37}"""
 
 
 def render(figures: dict) -> str:
@@ -48,6 +63,7 @@ def _render(figures: dict) -> str:
         f"{escape(str(config['encoder']))} {escape(str(config['encoder_version']))}, measured "
         f"{escape(str(config['measured_at']))}. Latency in ms, through the shop's own code.</p>",
         _headline(figures),
+        _shopper(figures),
     ]
     if "experiments" in figures:
         scope = figures["experiments"]
@@ -74,11 +90,61 @@ def _headline(figures: dict) -> str:
     header = "".join(f"<th>{escape(name)}</th>" for name in METRICS)
     rows = "".join(
         f"<tr><th>{task}</th>"
-        + "".join(f"<td>{figures[task][name]:.3f}</td>" for name in METRICS)
+        + "".join(_cell(figures[task].get(name)) for name in METRICS)
         + "</tr>"
         for task in ("rail", "photo")
     )
-    return f"<table><caption>Headline</caption><tr><th>task</th>{header}</tr>{rows}</table>"
+    return (
+        f"<table><caption>Headline</caption><tr><th>task</th>{header}</tr>{rows}</table>"
+        "<p>Look metrics from the photos' pixels, never labels: colour_agreement is the share "
+        f"of the top 10 whose dominant colour is within CIEDE2000 {COLOUR_MATCH_DELTA_E:g} of "
+        "the query's; shape_agreement the mean overlap of their silhouettes.</p>"
+    )
+
+
+def _cell(value) -> str:
+    return "<td>—</td>" if value is None else f"<td>{value:.3f}</td>"
+
+
+def _shopper(figures: dict) -> str:
+    kinds = {kind: row for kind, row in figures.get("shopper", {}).items() if row}
+    if not kinds:
+        return ""
+    clean = figures["photo"]
+    header = "".join(f"<th>{escape(name)}</th>" for name in SHOPPER)
+    rows = [
+        "<tr><th>the catalogue photo itself (the photo task)</th><td>—</td><td>—</td>"
+        + "".join(_cell(clean.get(name)) for name in SHOPPER[2:])
+        + "</tr>"
+    ]
+    for kind, row in kinds.items():
+        rows.append(
+            f"<tr><th>{escape(kind)}: {escape(KIND_DESCRIPTIONS.get(kind, ''))} "
+            f"({row['queries']} queries)</th>"
+            + "".join(_cell(row.get(name)) for name in SHOPPER)
+            + "</tr>"
+        )
+    strips = []
+    for kind, examples in figures.get("shopper_examples", {}).items():
+        for example in examples:
+            images = [
+                f'<img class="query" src="data:image/jpeg;base64,{example["photo"]}" '
+                f'alt="{escape(kind)} photo of product {example["products"]}">'
+            ]
+            for result in example["results"]:
+                found = " class='found'" if result["product"] in example["products"] else ""
+                images.append(
+                    f'<img{found} src="data:image/jpeg;base64,{result["photo"]}" '
+                    f'alt="result: product {result["product"]}">'
+                )
+            strips.append(f"<div class='strip'>{''.join(images)}</div>")
+    return (
+        "<h2>Search by a shopper's photo</h2><p>Query photos made from the catalogue's own "
+        "photos (fixed seed): hit1 / hit10, the photographed product found first / in the top "
+        "10; p10 with it excluded. Below, examples: the query photo, then its top 5 (outlined "
+        "green: the photographed product).</p>"
+        f"<table><tr><th>query photo</th>{header}</tr>{''.join(rows)}</table>" + "".join(strips)
+    )
 
 
 def _weights(rows: list[dict], default: float) -> str:

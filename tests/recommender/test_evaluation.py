@@ -7,7 +7,7 @@ import math
 import pytest
 from django.core.management import CommandError, call_command
 
-from recommender.quality.evaluation import QueryResult, Truth, score
+from recommender.quality.metrics import QueryResult, Truth, score
 
 # A hand-made catalogue: 3 red shirts, 2 blue shirts, 2 red shoes, 1 bag.
 TRUTHS = {

@@ -6,7 +6,8 @@ from scipy import sparse
 
 from recommender.quality import experiments as lab
 from recommender.quality import report
-from recommender.quality.evaluation import Truth, summary
+from recommender.quality.evaluation import summary
+from recommender.quality.metrics import Truth
 
 # Six products: images pair 1-2, 3-4, 5-6; texts pair 1-3, 2-4, 5-6. Articles follow the text.
 IDS = np.array([1, 2, 3, 4, 5, 6])

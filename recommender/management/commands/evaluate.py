@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommender.quality import evaluation
-from recommender.quality.report import METRICS, render
+from recommender.quality.report import METRICS, SHOPPER, render
 
 
 class Command(BaseCommand):
@@ -28,6 +28,12 @@ class Command(BaseCommand):
             help="only the headline figures: no weight or PCA sweep, no maps (minutes faster)",
         )
         parser.add_argument(
+            "--shopper-queries",
+            type=int,
+            default=evaluation.DEFAULT_SHOPPER_QUERIES,
+            help="products photographed as a shopper would, per kind (0: none)",
+        )
+        parser.add_argument(
             "--report",
             type=Path,
             default=Path(settings.VAR_DIR) / "reports" / "evaluation.html",
@@ -40,6 +46,7 @@ class Command(BaseCommand):
         queries,
         seed,
         skip_experiments,
+        shopper_queries,
         json_path: Path | None,
         report: Path,
         **options,
@@ -55,7 +62,11 @@ class Command(BaseCommand):
 
         try:
             figures = evaluation.evaluate(
-                queries=queries, seed=seed, experiments=not skip_experiments, progress=progress
+                queries=queries,
+                seed=seed,
+                experiments=not skip_experiments,
+                shopper_queries=shopper_queries,
+                progress=progress,
             )
         except evaluation.EvaluationError as error:
             raise CommandError(str(error)) from error
@@ -68,6 +79,11 @@ class Command(BaseCommand):
         for task in ("rail", "photo"):
             row = ", ".join(f"{name} {figures[task][name]:.3f}" for name in METRICS)
             self.stdout.write(f"{task}: {row}")
+        for kind, figures_of_kind in figures.get("shopper", {}).items():
+            if not figures_of_kind:
+                continue  # no product of the sample could be photographed (no photos)
+            row = ", ".join(f"{name} {figures_of_kind[name]:.3f}" for name in SHOPPER)
+            self.stdout.write(f"shopper {kind}: {row}")
         self.stdout.write(f"Report: {report}")
 
 

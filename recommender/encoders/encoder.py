@@ -21,7 +21,16 @@ from typing import Literal
 
 import numpy as np
 
-from recommender.encoders.preprocessing import INPUT_SIZE, Box, Fit, UnreadableImage, decode
+from recommender.encoders.localisation import product_cutouts
+from recommender.encoders.preprocessing import (
+    INPUT_SIZE,
+    Box,
+    Fit,
+    UnreadableImage,
+    decode,
+    model_input,
+    upright,
+)
 
 Runtime = Literal["graph", "tflite"]
 
@@ -83,6 +92,14 @@ class ImageEncoder:
         Raises ``UnreadableImage``.
         """
         return self.encode(self.decode(data, box)[None])[0]
+
+    def encode_candidates(self, data: bytes, box: Box | None = None) -> np.ndarray:
+        """A shopper's photo as candidate products, one forward pass for all: the photo as it
+        is, then each product found in it cut out onto white (``localisation``), as rows of
+        a ``(n, dim)`` array. Raises ``UnreadableImage``."""
+        image = upright(data, size=INPUT_SIZE, box=box)
+        candidates = [image, *product_cutouts(image)]
+        return self.encode(np.stack([model_input(c, fit=self.fit) for c in candidates]))
 
     def encode_stream(
         self, items: Iterable[tuple[Hashable, bytes]], *, decode_threads: int = 1

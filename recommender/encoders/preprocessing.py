@@ -38,6 +38,12 @@ def decode(
     structure are not checked here: photos from outside pass ``shop.images.check_image`` first
     (tests/security/test_image_fuzz.py fuzzes both).
     """
+    return model_input(upright(data, size=size, box=box), size=size, fit=fit)
+
+
+def upright(data: bytes, *, size: int = INPUT_SIZE, box: Box | None = None) -> Image.Image:
+    """The photo (``box``: that region of it) upright in 8-bit RGB, with at least ``size``
+    pixels on its shorter side where it has them. Raises ``UnreadableImage``."""
     try:
         with Image.open(BytesIO(data)) as image:
             # A crop keeps a fraction of the pixels: keep enough to fill the model's input.
@@ -45,9 +51,15 @@ def decode(
             image = load_reduced(image, at_least=round(size * zoom))
             if box:
                 image = image.crop(_pixels(box, image.size))
-            return np.asarray(square(trim_background(to_rgb(image)), size=size, fit=fit))
+            return to_rgb(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise UnreadableImage(str(error)) from error
+
+
+def model_input(image: Image.Image, *, size: int = INPUT_SIZE, fit: Fit = "pad") -> np.ndarray:
+    """An upright RGB photo as the model's ``(size, size, 3)`` input: trimmed of its white
+    border, squared."""
+    return np.asarray(square(trim_background(image), size=size, fit=fit))
 
 
 def _pixels(box: Box, image_size: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -7,6 +7,7 @@ import logging
 import math
 from collections import defaultdict
 
+import numpy as np
 from django.conf import settings
 from pgvector import SparseVector
 from pgvector.django import MaxInnerProduct
@@ -52,7 +53,9 @@ def product_list_by_photo(
     index = index_live()
     if index is None:
         return []
-    image = encoder_for(index).encode_bytes(photo, box)
+    image = _best_candidate(
+        index, encoder_for(index).encode_candidates(photo, box), filters, exclude
+    )
     image_weight, text_weight = _weights(None, None)
     text = None
     rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
@@ -65,6 +68,21 @@ def product_list_by_photo(
         return _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
     query = _Query.of_vectors(image, text)
     return _ranked(index, query, k, image_weight, text_weight, filters, exclude)
+
+
+def _best_candidate(index: VectorIndex, candidates, filters, exclude) -> np.ndarray:
+    """The candidate (the photo as it is, or a product cut out of it) whose nearest catalogue
+    product is nearest: the catalogue itself decides what in the photo is the product."""
+    if len(candidates) == 1:
+        return candidates[0]
+    scores = [
+        next(
+            iter(_top(index, _Query.of_vectors(vector, None), 1, 1.0, 0.0, filters, exclude)),
+            (None, -1.0),
+        )[1]
+        for vector in candidates
+    ]
+    return candidates[int(np.argmax(scores))]
 
 
 # The photo's text is that of its nearest products, each weighted exp(SHARPNESS * (score - 1)):

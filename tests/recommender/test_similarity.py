@@ -158,6 +158,34 @@ def test_search_by_photo_borrows_the_text_of_the_products_it_resembles(catalogue
     assert all(r.text_score == 0 and r.score == pytest.approx(r.image_score) for r in alone)
 
 
+def test_a_product_photographed_on_a_table_is_searched_without_the_table(catalogue, monkeypatch):
+    from recommender.quality.shopper_photos import shopper_photo
+
+    product = Product.objects.get(title="Vitrine Women Blue Handbag")
+    photos = [
+        shopper_photo("surface", {1: product.primary_image.image.read()}, (1,), seed=seed).jpeg
+        for seed in range(4)
+    ]
+    found = [product_list_by_photo(photo=photo, k=4) for photo in photos]
+    # Handbags, not whatever matches the table.
+    assert all(article(r.product) == "Handbags" for results in found for r in results)
+    # Cut out of the photo, the handbag looks more like the catalogue's than the whole photo
+    # does (the search keeps whichever matches the catalogue better).
+    monkeypatch.setattr("recommender.encoders.encoder.product_cutouts", lambda image: [])
+    whole = [product_list_by_photo(photo=photo, k=4) for photo in photos]
+    gains = [
+        cut[0].image_score - as_is[0].image_score for cut, as_is in zip(found, whole, strict=True)
+    ]
+    assert min(gains) >= 0 and sum(gains) / len(gains) > 0.03, gains
+
+
+def test_a_studio_photo_is_searched_as_it_is(catalogue):
+    product = Product.objects.get(title="Vitrine Men Red Tshirt")
+    found = product_list_by_photo(photo=product.primary_image.image.read(), k=2)
+    assert {r.product.title for r in found} == {product.title, "Vitrine Women Red Tshirt"}
+    assert found[0].image_score == pytest.approx(1, abs=1e-4)
+
+
 def test_search_by_photo_refuses_bytes_that_are_not_a_photo(catalogue):
     with pytest.raises(UnreadableImage):
         product_list_by_photo(photo=b"%PDF-1.4 definitely not a photo")

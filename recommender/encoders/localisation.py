@@ -17,8 +17,8 @@ from PIL import Image
 
 # GrabCut runs on the photo shrunk to this longer side: its cost grows with the pixels, and a
 # product's outline at this size is plenty for a 224-pixel model input.
-SEGMENT_SIDE = 200
-SEGMENT_ITERATIONS = 3
+SEGMENT_SIDE = 160
+SEGMENT_ITERATIONS = 2
 # The frame's outer band starts as background: a shopper centres the product, rarely at the edge.
 FRAME_MARGIN = 0.04
 MAX_CANDIDATES = 3

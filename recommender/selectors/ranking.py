@@ -118,22 +118,9 @@ def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=No
     ]
     if not proposals:
         return []
-    zero = Value(0.0, output_field=FloatField())
-    scores = {
-        f"{field}_score": zero
-        if vector is None
-        else Coalesce(1.0 - CosineDistance(field, vector), zero)
-        for field, vector in (("image", query.image), ("text", query.text))
-    }
-    top = (
-        ProductEmbedding.objects.filter(
-            index=index, product_id__in=proposals[0].union(*proposals[1:])
-        )
-        .annotate(**scores)
-        .annotate(score=image_weight * F("image_score") + text_weight * F("text_score"))
-        .order_by("-score", "product_id")
-        .values_list("product_id", "score", "image_score", "text_score")[:k]
-    )
+    top = _scored(
+        index, query, proposals[0].union(*proposals[1:]), image_weight, text_weight
+    ).order_by("-score", "product_id")[:k]
     with transaction.atomic(), connection.cursor() as cursor:
         # Transaction-local: how far each graph search looks, and that filtered scans keep
         # going until they find enough rows (pgvector >= 0.8).
@@ -143,6 +130,24 @@ def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=No
             [str(max(candidates, 40))],  # 40: pgvector's default
         )
         return list(top)
+
+
+def _scored(index, query: _Query, product_ids, image_weight: float, text_weight: float):
+    """``(product_id, score, image_score, text_score)`` rows of ``product_ids`` (a list or a
+    subquery), unordered."""
+    zero = Value(0.0, output_field=FloatField())
+    scores = {
+        f"{field}_score": zero
+        if vector is None
+        else Coalesce(1.0 - CosineDistance(field, vector), zero)
+        for field, vector in (("image", query.image), ("text", query.text))
+    }
+    return (
+        ProductEmbedding.objects.filter(index=index, product_id__in=product_ids)
+        .annotate(**scores)
+        .annotate(score=image_weight * F("image_score") + text_weight * F("text_score"))
+        .values_list("product_id", "score", "image_score", "text_score")
+    )
 
 
 def _ranked(index, query, k, image_weight, text_weight, filters, exclude):

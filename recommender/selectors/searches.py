@@ -23,6 +23,7 @@ from recommender.selectors.ranking import (
     _candidates,
     _Query,
     _ranked,
+    _scored,
     _top,
     _typed,
     _weights,
@@ -57,17 +58,37 @@ def product_list_by_photo(
         index, encoder_for(index).encode_candidates(photo, box), filters, exclude
     )
     image_weight, text_weight = _weights(None, None)
-    text = None
+    text, closest = None, []
     rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
     for _ in range(rounds):
         weights = (image_weight, text_weight) if text else (1.0, 0.0)
         query = _Query.of_vectors(image, text)
         nearest = _top(index, query, PHOTO_FEEDBACK_NEIGHBOURS, *weights, filters, exclude)
+        closest = closest or nearest  # the first round ranks by the photo alone
         text = _borrowed_text(index, nearest) or text
     if text is None:
         return _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
     query = _Query.of_vectors(image, text)
-    return _ranked(index, query, k, image_weight, text_weight, filters, exclude)
+    top = _top(index, query, k, image_weight, text_weight, filters, exclude)
+    lead = [product_id for product_id, *_ in closest[: settings.RECOMMENDER_PHOTO_CLOSEST_FIRST]]
+    return _with_products(
+        _led_by(lead, top, index, query, image_weight, text_weight)[:k], image_weight, text_weight
+    )
+
+
+def _led_by(lead: list[int], top: list[tuple], index, query, image_weight, text_weight):
+    """``top`` with the ``lead`` products first, in their order (scored like the rest).
+
+    A shopper who photographs a product wants that product first, then its kind: the borrowed
+    text ranks products of the photo's kind well but can push the exact item down (tuning half:
+    a detail photo's item in the top 10 0.81 by the hybrid, 0.95 by the photo alone).
+    """
+    rows = {row[0]: row for row in top}
+    missing = [product_id for product_id in lead if product_id not in rows]
+    if missing:
+        rows |= {row[0]: row for row in _scored(index, query, missing, image_weight, text_weight)}
+    head = [rows[product_id] for product_id in lead if product_id in rows]
+    return head + [row for row in top if row[0] not in set(lead)]
 
 
 def _best_candidate(index: VectorIndex, candidates, filters, exclude) -> np.ndarray:

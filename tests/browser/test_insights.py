@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 
 from recommender.models import EvaluationRun
 from recommender.quality.report import render
+from recommender.quality.shopper_photos import KIND_DESCRIPTIONS
 from tests.factories.staff import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,6 +38,17 @@ HEADLINE_LABELS = [
     "P@10 type + colour",
     "nDCG@10",
     "coverage",
+    "median latency (ms)",
+    "p95 latency (ms)",
+    "colour agreement",
+    "shape agreement",
+]
+SHOPPER_LABELS = [
+    "Query photo",
+    "found first",
+    "found in top 10",
+    "P@10 article type",
+    "P@10 type + colour",
     "median latency (ms)",
     "p95 latency (ms)",
 ]
@@ -56,12 +68,26 @@ def figures(*, rail: float, photo: float, encoder: str, index: int) -> dict:
             "coverage": 0.9,
             "latency_ms_median": 12.0,
             "latency_ms_p95": 30.25,
+            "colour_agreement": 0.41,
+            "shape_agreement": 0.795,
             "queries": 40,
+        }
+
+    def shopper(hit10: float) -> dict:
+        return {
+            "hit1": hit10 - 0.1,
+            "hit10": hit10,
+            "p10_article": 0.6,
+            "p10_article_colour": 0.2,
+            "latency_ms_median": 80.0,
+            "latency_ms_p95": 120.5,
+            "queries": 30,
         }
 
     return {
         "rail": task(rail),
         "photo": task(photo),
+        "shopper": {"surface": shopper(photo + 0.2), "scene": shopper(photo - 0.3)},
         "config": {
             "encoder": encoder,
             "encoder_version": f"{encoder}-weights-1",
@@ -85,10 +111,22 @@ LATER = figures(rail=0.874, photo=0.691, encoder="resnet50", index=8)
 def headline_rows(run_figures: dict) -> list[list[str]]:
     """The headline table's body as the page should show it (three decimals)."""
     names = ["p10_article", "p10_article_colour", "ndcg10", "coverage"]
-    names += ["latency_ms_median", "latency_ms_p95"]
+    names += ["latency_ms_median", "latency_ms_p95", "colour_agreement", "shape_agreement"]
     return [
         [task.capitalize(), *(f"{run_figures[task][name]:.3f}" for name in names)]
         for task in ("rail", "photo")
+    ]
+
+
+def shopper_rows(run_figures: dict) -> list[list[str]]:
+    names = ["hit1", "hit10", "p10_article", "p10_article_colour"]
+    names += ["latency_ms_median", "latency_ms_p95"]
+    return [
+        [
+            f"{kind.capitalize()}: {KIND_DESCRIPTIONS[kind]}",
+            *(f"{row[name]:.3f}" for name in names),
+        ]
+        for kind, row in run_figures["shopper"].items()
     ]
 
 
@@ -134,6 +172,8 @@ def expect_headline(page: Page, run_figures: dict) -> None:
     expect(table.locator("tbody tr")).to_have_count(2)
     assert table_rows(page, "table.insights-headline thead tr") == [HEADLINE_LABELS]
     assert table_rows(page, "table.insights-headline tbody tr") == headline_rows(run_figures)
+    assert table_rows(page, "table.insights-shopper thead tr") == [SHOPPER_LABELS]
+    assert table_rows(page, "table.insights-shopper tbody tr") == shopper_rows(run_figures)
 
 
 @pytest.fixture

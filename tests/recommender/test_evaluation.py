@@ -85,9 +85,15 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
 
     out = tmp_path / "figures.json"
     report = tmp_path / "report.html"
-    call_command("evaluate", "--queries", "40", "--seed", "1", "--json", out, "--report", report)
+    call_command(
+        "evaluate",
+        *("--queries", "40", "--shopper-queries", "12", "--seed", "1"),
+        *("--json", out, "--report", report),
+    )
     figures = json.loads(out.read_text())
-    assert set(figures) == {"rail", "photo", "config", "experiments", "weights", "pca", "maps"}
+    assert set(figures) == {
+        *("rail", "photo", "shopper", "config", "experiments", "weights", "pca", "maps"),
+    }
     assert figures["experiments"] == {"products": 300, "queries": 40}
     for task in ("rail", "photo"):
         assert set(figures[task]) >= {
@@ -97,8 +103,21 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
             "coverage",
             "latency_ms_median",
             "latency_ms_p95",
+            "colour_agreement",
+            "shape_agreement",
         }
         assert figures[task]["queries"] == 40
+        assert (
+            0 < figures[task]["colour_agreement"] <= 1 and 0 < figures[task]["shape_agreement"] <= 1
+        )
+    # Shopper photos: every kind, 12 photos (several: 12 products in groups of two or three).
+    assert list(figures["shopper"]) == ["surface", "scene", "detail", "several"]
+    assert all(figures["shopper"][kind]["queries"] == 12 for kind in ("surface", "scene", "detail"))
+    assert 10 <= figures["shopper"]["several"]["queries"] <= 12
+    for row in figures["shopper"].values():
+        assert 0 <= row["hit1"] <= row["hit10"] <= 1 and 0 <= row["p10_article"] <= 1
+    # A product on a plain surface is found far more often than chance (1 in 300 per slot).
+    assert figures["shopper"]["surface"]["hit10"] >= 0.5
     # Real products, real encoder: far better than chance (the largest type is ~15% of these).
     assert figures["rail"]["p10_article"] > 0.6 and figures["photo"]["p10_article"] > 0.5
     assert figures["config"]["encoder"] == "efficientnet_lite0"
@@ -114,6 +133,9 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
     assert all(0 < m["UMAP"]["agreement"] <= 1 for m in figures["maps"])
     html = report.read_text()
     assert "Recommendation quality" in html and html.count("data:image/png;base64,") == 4
+    # The shopper-photo examples: 3 per kind, each the query photo and its top 5.
+    assert "Search by a shopper's photo" in html
+    assert html.count('<img class="query" src="data:image/jpeg;base64,') == 12
     assert "http" not in html.replace("http-equiv", "")  # self-contained: nothing fetched
 
 

@@ -186,6 +186,21 @@ def test_a_studio_photo_is_searched_as_it_is(catalogue):
     assert found[0].image_score == pytest.approx(1, abs=1e-4)
 
 
+def test_search_by_photo_puts_the_photos_closest_look_alikes_first(catalogue, settings):
+    product = Product.objects.get(title="Vitrine Women Green Tshirt")
+    photo = product.primary_image.image.read()
+    settings.RECOMMENDER_PHOTO_CLOSEST_FIRST = 0
+    hybrid = product_list_by_photo(photo=photo, k=12, exclude=product.pk)
+    assert [r.score for r in hybrid] == sorted((r.score for r in hybrid), reverse=True)
+    settings.RECOMMENDER_PHOTO_CLOSEST_FIRST = 3
+    led = product_list_by_photo(photo=photo, k=12, exclude=product.pk)
+    by_photo = product_list_by_photo(photo=photo, k=3, exclude=product.pk, borrow_text=False)
+    assert [r.product for r in led[:3]] == [r.product for r in by_photo]
+    rest = [r for r in hybrid if r.product not in {r.product for r in led[:3]}]
+    assert [r.product for r in led[3:]] == [r.product for r in rest][:9]
+    assert all(r.score == pytest.approx(0.7 * r.image_score + 0.3 * r.text_score) for r in led)
+
+
 def test_search_by_photo_refuses_bytes_that_are_not_a_photo(catalogue):
     with pytest.raises(UnreadableImage):
         product_list_by_photo(photo=b"%PDF-1.4 definitely not a photo")

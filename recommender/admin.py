@@ -18,7 +18,7 @@ from django.urls import path
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, insights
 from recommender.quality.report import METRICS, SHOPPER
-from recommender.quality.shopper_photos import KIND_DESCRIPTIONS
+from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS
 from recommender.queueing import products_reembed
 from recommender.selectors import (
     product_annotate_embedding_status,
@@ -116,11 +116,12 @@ class EvaluationRunAdmin(admin.ModelAdmin):
             "headline": figures
             and [(task, [figures[task].get(name) for name in METRICS]) for task in TASKS],
             "shopper_labels": [METRIC_LABELS.get(name, name) for name in SHOPPER],
+            # In the order of the kinds: figures come back from jsonb with their keys re-sorted.
             "shopper": figures
             and [
-                (kind, KIND_DESCRIPTIONS.get(kind, ""), [row.get(name) for name in SHOPPER])
-                for kind, row in figures.get("shopper", {}).items()
-                if row
+                (kind, KIND_DESCRIPTIONS[kind], [row.get(name) for name in SHOPPER])
+                for kind in KINDS
+                if (row := figures.get("shopper", {}).get(kind))
             ],
             "report_outdated": insights.evaluation_report_outdated(latest),
             "current": current,

@@ -11,7 +11,7 @@ from html import escape
 from io import BytesIO
 
 from recommender.quality.looks import COLOUR_MATCH_DELTA_E
-from recommender.quality.shopper_photos import KIND_DESCRIPTIONS
+from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS
 
 METRICS = [
     "p10_article",
@@ -107,7 +107,8 @@ def _cell(value) -> str:
 
 
 def _shopper(figures: dict) -> str:
-    kinds = {kind: row for kind, row in figures.get("shopper", {}).items() if row}
+    shopper = figures.get("shopper", {})
+    kinds = {kind: shopper[kind] for kind in KINDS if shopper.get(kind)}  # stored: keys re-sorted
     if not kinds:
         return ""
     clean = figures["photo"]
@@ -125,8 +126,8 @@ def _shopper(figures: dict) -> str:
             + "</tr>"
         )
     strips = []
-    for kind, examples in figures.get("shopper_examples", {}).items():
-        for example in examples:
+    for kind in kinds:
+        for example in figures.get("shopper_examples", {}).get(kind, []):
             images = [
                 f'<img class="query" src="data:image/jpeg;base64,{example["photo"]}" '
                 f'alt="{escape(kind)} photo of product {example["products"]}">'

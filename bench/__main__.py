@@ -62,6 +62,12 @@ STEPS = [
         True,
     ),
     (
+        "shopper-search",
+        "Search by a shopper's photo: the product found in the photo against the whole photo",
+        ["bench.shopper_search", "--queries", "100"],
+        True,
+    ),
+    (
         "load",
         "Whole requests: gunicorn loaded by wrk",
         ["bench.load", "--seconds", "60", "--profile", "bench/profiles"],

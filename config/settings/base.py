@@ -230,7 +230,7 @@ RECOMMENDER_CANDIDATES = env.int("RECOMMENDER_CANDIDATES", default=100)
 RECOMMENDER_PHOTO_FEEDBACK_ROUNDS = env.int("RECOMMENDER_PHOTO_FEEDBACK_ROUNDS", default=2)
 # Search by photo puts the photo's closest look-alikes (by the photo alone) first, then ranks
 # the rest with the borrowed text: the exact product first, then its kind. 0: the hybrid only.
-RECOMMENDER_PHOTO_CLOSEST_FIRST = env.int("RECOMMENDER_PHOTO_CLOSEST_FIRST", default=3)
+RECOMMENDER_PHOTO_CLOSEST_FIRST = env.int("RECOMMENDER_PHOTO_CLOSEST_FIRST", default=1)
 # Seconds without catalogue changes before the text model is refitted (many edits, one refit).
 RECOMMENDER_TEXT_REFIT_DELAY = env.int("RECOMMENDER_TEXT_REFIT_DELAY", default=30)
 RECOMMENDER_SWEEP_SECONDS = env.int("RECOMMENDER_SWEEP_SECONDS", default=300)

@@ -81,7 +81,8 @@ def _led_by(lead: list[int], top: list[tuple], index, query, image_weight, text_
 
     A shopper who photographs a product wants that product first, then its kind: the borrowed
     text ranks products of the photo's kind well but can push the exact item down (tuning half:
-    a detail photo's item in the top 10 0.81 by the hybrid, 0.95 by the photo alone).
+    a detail photo's item in the top 10 0.81 by the hybrid, 0.86 with the closest look-alike
+    first, 0.95 by the photo alone, which loses the kind: docs/evaluation/README.md).
     """
     rows = {row[0]: row for row in top}
     missing = [product_id for product_id in lead if product_id not in rows]

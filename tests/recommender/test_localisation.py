@@ -51,3 +51,10 @@ def test_a_product_already_on_white_is_left_as_it_is():
     photo = Image.new("RGB", (300, 400), "white")
     ImageDraw.Draw(photo).rectangle((60, 80, 240, 320), fill=(30, 60, 200))
     assert product_cutouts(photo) == []
+
+
+def test_a_blank_wall_or_pure_noise_offers_no_product_and_no_error():
+    wall = Image.new("RGB", (640, 480), (128, 128, 128))
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), np.uint8))
+    sliver = Image.new("RGB", (16, 2000), (10, 200, 30))  # shrinks to 1 x 160: nothing to cut
+    assert product_cutouts(wall) == product_cutouts(noise) == product_cutouts(sliver) == []

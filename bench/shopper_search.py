@@ -7,7 +7,7 @@ product in the photo, side by side on the same photos in one run.
 
 The photos are the evaluation's shopper photos (recommender/quality/shopper_photos.py) of a
 fixed sample of the catalogue in the database. "Whole photo" is search by photo as it was
-before localisation (the photo encoded as it is, the hybrid ranking); "shop" is the search as
+before localisation (``find_product=False``, no look-alike first); "shop" is the search as
 served. Each photo is searched both ways, alternately, so that the machine's noise falls on
 both alike.
 """
@@ -19,7 +19,6 @@ import os
 import random
 import statistics
 import time
-from contextlib import contextmanager
 
 import django
 
@@ -33,6 +32,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     django.setup()
+
+    from django.test import override_settings
 
     from recommender.quality.shopper_photos import shopper_photo
     from recommender.quality.shopper_search import product_photos, shopper_queries
@@ -58,10 +59,12 @@ def main() -> None:
         measured = {"whole photo": ([], [], []), "shop": ([], [], [])}
         for photo in made:
             for way in measured:
-                with _as(way):
+                shop = way == "shop"
+                with override_settings(**({} if shop else {"RECOMMENDER_PHOTO_CLOSEST_FIRST": 0})):
                     start = time.perf_counter()
-                    found = [r.product.pk for r in product_list_by_photo(photo=photo.jpeg, k=10)]
+                    results = product_list_by_photo(photo=photo.jpeg, k=10, find_product=shop)
                     milliseconds = 1000 * (time.perf_counter() - start)
+                found = [r.product.pk for r in results]
                 times, first, top = measured[way]
                 times.append(milliseconds)
                 first += [found[:1] == [pid] for pid in photo.products]
@@ -73,25 +76,6 @@ def main() -> None:
                 f"| {kind} | {way} | {statistics.median(times):.0f} | {p95:.0f} | "
                 f"{statistics.fmean(first):.2f} | {statistics.fmean(top):.2f} |"
             )
-
-
-@contextmanager
-def _as(way: str):
-    """``whole photo``: no product cut out, no look-alikes first (the search before issue 14)."""
-    from django.test import override_settings
-
-    from recommender.encoders import encoder
-
-    if way == "shop":
-        yield
-        return
-    cutouts = encoder.product_cutouts
-    encoder.product_cutouts = lambda image: []
-    try:
-        with override_settings(RECOMMENDER_PHOTO_CLOSEST_FIRST=0):
-            yield
-    finally:
-        encoder.product_cutouts = cutouts
 
 
 if __name__ == "__main__":

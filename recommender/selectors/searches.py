@@ -44,19 +44,23 @@ def product_list_by_photo(
     filters: ProductFilters = NO_FILTERS,
     exclude: int | None = None,
     borrow_text: bool = True,
+    find_product: bool = True,
 ) -> list[SimilarProduct]:
     """The ``k`` products that look most like ``photo`` (bytes; never stored).
 
     ``box`` limits the query to that region of the photo (fractions: left, top, width, height).
     ``borrow_text=False`` ranks by the photo alone (image cosine is then the score).
+    ``find_product=False`` searches the photo as it is, without looking for the product in it.
     Raises ``recommender.encoders.UnreadableImage`` for bytes that are not a photo.
     """
     index = index_live()
     if index is None:
         return []
-    image = _best_candidate(
-        index, encoder_for(index).encode_candidates(photo, box), filters, exclude
-    )
+    encoder = encoder_for(index)
+    if find_product:
+        image = _best_candidate(index, encoder.encode_candidates(photo, box), filters, exclude)
+    else:
+        image = encoder.encode_bytes(photo, box)
     image_weight, text_weight = _weights(None, None)
     text, closest = None, []
     rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
@@ -205,7 +209,10 @@ def product_list_photo_duplicates(*, product: Product) -> list[Product]:
             data = handle.read()
         try:
             # The photo alone: a copy on another shelf must not hide behind different words.
-            nearest = product_list_by_photo(photo=data, k=5, exclude=product.pk, borrow_text=False)
+            # The photo as a whole: a copy of it, not the product in it, is what is looked for.
+            nearest = product_list_by_photo(
+                photo=data, k=5, exclude=product.pk, borrow_text=False, find_product=False
+            )
         except Exception as error:  # a warning is a courtesy; never block a save for it
             logger.warning("Near-duplicate check failed for product %s: %s", product.pk, error)
             nearest = []

@@ -18,7 +18,7 @@ from django.urls import path
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, insights
 from recommender.quality.report import METRICS, SHOPPER
-from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS
+from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS, NOTHING
 from recommender.queueing import products_reembed
 from recommender.selectors import (
     product_annotate_embedding_status,
@@ -40,6 +40,7 @@ METRIC_LABELS = {
     "shape_agreement": "shape agreement",
     "hit1": "found first",
     "hit10": "found in top 10",
+    "unsure": "\u201cnothing like it\u201d note",
 }
 
 
@@ -120,7 +121,7 @@ class EvaluationRunAdmin(admin.ModelAdmin):
             "shopper": figures
             and [
                 (kind, KIND_DESCRIPTIONS[kind], [row.get(name) for name in SHOPPER])
-                for kind in KINDS
+                for kind in (*KINDS, NOTHING)
                 if (row := figures.get("shopper", {}).get(kind))
             ],
             "report_outdated": insights.evaluation_report_outdated(latest),

@@ -132,7 +132,8 @@ class ProductPhotoFormField(forms.ImageField):
 
 
 class PhotoSearchForm(forms.Form):
-    """A shopper's photo (checked, never stored) and an optional crop box, as fractions."""
+    """A shopper's photo (checked, never stored), an optional crop box (fractions) and whether
+    to search the whole photo as it is."""
 
     photo = forms.FileField(
         label="Photo",
@@ -143,6 +144,9 @@ class PhotoSearchForm(forms.Form):
     crop_y = forms.FloatField(min_value=0, max_value=1, required=False, widget=forms.HiddenInput)
     crop_w = forms.FloatField(min_value=0.01, max_value=1, required=False, widget=forms.HiddenInput)
     crop_h = forms.FloatField(min_value=0.01, max_value=1, required=False, widget=forms.HiddenInput)
+    # Set when the shopper asks for the whole photo: it is then searched as it is, without
+    # looking for the product in it (which would pick the same product again).
+    whole_photo = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_photo(self) -> bytes:
         upload = self.cleaned_data["photo"]

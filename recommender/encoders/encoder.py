@@ -35,6 +35,30 @@ from recommender.encoders.preprocessing import (
 Runtime = Literal["graph", "tflite"]
 
 
+WHOLE_PHOTO: Box = (0.0, 0.0, 1.0, 1.0)
+
+
+@dataclass
+class Candidates:
+    """Row ``i`` of ``vectors`` is the photo's region ``boxes[i]`` (fractions of the whole
+    photo); row 0 is the photo, or the shopper's box, as it is; the rest are products found in
+    it, largest first."""
+
+    vectors: np.ndarray
+    boxes: list[Box]
+
+
+def _within(region: Box, inner: Box) -> Box:
+    """``inner`` (fractions of ``region``) as fractions of the whole photo."""
+    left, top, width, height = region
+    return (
+        left + inner[0] * width,
+        top + inner[1] * height,
+        inner[2] * width,
+        inner[3] * height,
+    )
+
+
 @dataclass
 class EncodedBatch:
     keys: list[Hashable]
@@ -93,13 +117,18 @@ class ImageEncoder:
         """
         return self.encode(self.decode(data, box)[None])[0]
 
-    def encode_candidates(self, data: bytes, box: Box | None = None) -> np.ndarray:
-        """A shopper's photo as candidate products, one forward pass for all: the photo as it
-        is, then each product found in it cut out onto white (``localisation``), as rows of
-        a ``(n, dim)`` array. Raises ``UnreadableImage``."""
+    def encode_candidates(self, data: bytes, box: Box | None = None) -> Candidates:
+        """A shopper's photo as candidate products, one forward pass for all: the photo (or
+        its ``box``) as it is, then each product found in it cut out onto white
+        (``localisation``). Raises ``UnreadableImage``."""
         image = upright(data, size=INPUT_SIZE, box=box)
-        candidates = [image, *product_cutouts(image)]
-        return self.encode(np.stack([model_input(c, fit=self.fit) for c in candidates]))
+        cutouts = product_cutouts(image)
+        region = box or WHOLE_PHOTO
+        inputs = [model_input(c, fit=self.fit) for c in [image, *(c.image for c in cutouts)]]
+        return Candidates(
+            vectors=self.encode(np.stack(inputs)),
+            boxes=[region, *(_within(region, cutout.box) for cutout in cutouts)],
+        )
 
     def encode_stream(
         self, items: Iterable[tuple[Hashable, bytes]], *, decode_threads: int = 1

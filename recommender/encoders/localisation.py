@@ -11,9 +11,13 @@ No Django here.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 from PIL import Image
+
+from recommender.encoders.preprocessing import Box
 
 # GrabCut runs on the photo shrunk to this longer side: its cost grows with the pixels, and a
 # product's outline at this size is plenty for a 224-pixel model input.
@@ -28,10 +32,15 @@ WHITE_EDGE_SHARE = 0.9
 WHITE_TOLERANCE = 16
 
 
-def product_cutouts(image: Image.Image) -> list[Image.Image]:
-    """The largest separate foreground parts of ``image`` (RGB), largest first, each alone on
-    white at ``image``'s size; empty when nothing stands out, or when the photo is already a
-    product on white (a studio photo: cutting could only lose product)."""
+class Cutout(NamedTuple):
+    image: Image.Image  # the part alone on white, at the photo's size
+    box: Box  # its bounding box: left, top, width, height as fractions of the photo
+
+
+def product_cutouts(image: Image.Image) -> list[Cutout]:
+    """The largest separate foreground parts of ``image`` (RGB), largest first; empty when
+    nothing stands out, or when the photo is already a product on white (a studio photo:
+    cutting could only lose product)."""
     small = image.copy()
     small.thumbnail((SEGMENT_SIDE, SEGMENT_SIDE))
     pixels = np.ascontiguousarray(np.asarray(small)[:, :, ::-1])  # OpenCV wants BGR
@@ -66,7 +75,13 @@ def product_cutouts(image: Image.Image) -> list[Image.Image]:
         part = cv2.resize(
             (labels == label).astype(np.uint8), image.size, interpolation=cv2.INTER_NEAREST
         ).astype(bool)
-        cutouts.append(Image.fromarray(np.where(part[..., None], whole, 255).astype(np.uint8)))
+        left, top, part_width, part_height = stats[label, :4].tolist()
+        cutouts.append(
+            Cutout(
+                Image.fromarray(np.where(part[..., None], whole, 255).astype(np.uint8)),
+                (left / width, top / height, part_width / width, part_height / height),
+            )
+        )
     return cutouts
 
 

@@ -11,7 +11,7 @@ from html import escape
 from io import BytesIO
 
 from recommender.quality.looks import COLOUR_MATCH_DELTA_E
-from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS
+from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS, NOTHING
 
 METRICS = [
     "p10_article",
@@ -26,6 +26,7 @@ METRICS = [
 SHOPPER = [
     "hit1",
     "hit10",
+    "unsure",
     "p10_article",
     "p10_article_colour",
     "latency_ms_median",
@@ -108,14 +109,15 @@ def _cell(value) -> str:
 
 def _shopper(figures: dict) -> str:
     shopper = figures.get("shopper", {})
-    kinds = {kind: shopper[kind] for kind in KINDS if shopper.get(kind)}  # stored: keys re-sorted
+    # In the kinds' order: stored figures come back with their keys re-sorted.
+    kinds = {kind: shopper[kind] for kind in (*KINDS, NOTHING) if shopper.get(kind)}
     if not kinds:
         return ""
     clean = figures["photo"]
     header = "".join(f"<th>{escape(name)}</th>" for name in SHOPPER)
     rows = [
-        "<tr><th>the catalogue photo itself (the photo task)</th><td>—</td><td>—</td>"
-        + "".join(_cell(clean.get(name)) for name in SHOPPER[2:])
+        "<tr><th>the catalogue photo itself (the photo task)</th><td>—</td><td>—</td><td>—</td>"
+        + "".join(_cell(clean.get(name)) for name in SHOPPER[3:])
         + "</tr>"
     ]
     for kind, row in kinds.items():
@@ -142,7 +144,9 @@ def _shopper(figures: dict) -> str:
     return (
         "<h2>Search by a shopper's photo</h2><p>Query photos made from the catalogue's own "
         "photos (fixed seed): hit1 / hit10, the photographed product found first / in the top "
-        "10; p10 with it excluded. Below, examples: the query photo, then its top 5 (outlined "
+        "10; unsure, the share of photos that got the note 'nothing in the shop looks much like "
+        "this photo' (wanted: low for products, high for photos with no product); p10 with it "
+        "excluded. Below, examples: the query photo, then its top 5 (outlined "
         "green: the photographed product).</p>"
         f"<table><tr><th>query photo</th>{header}</tr>{''.join(rows)}</table>" + "".join(strips)
     )

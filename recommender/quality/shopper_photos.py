@@ -26,11 +26,14 @@ from recommender.quality.looks import foreground_mask
 from shop.photo_decoding import load_reduced, to_rgb
 
 KINDS = ("surface", "scene", "detail", "several")
+# Photos with no product in them (a wall, a floor, a table): does search say so?
+NOTHING = "nothing"
 KIND_DESCRIPTIONS = {
     "surface": "on a coloured or textured surface, 50-85% of the frame, tilted, re-lit, phone JPEG",
     "scene": "in a cluttered room with other products, 40-70% of the frame",
     "detail": "a close-up: about 60% of the product's width and height",
     "several": "two or three products in one photo, each the target in turn",
+    NOTHING: "no product: a surface, or a room's wall and floor with furniture",
 }
 FRAME = (640, 480)  # a phone photo, landscape or portrait
 SOURCE_SIDE = 512  # catalogue photos are read this large (shorter side at least)
@@ -66,6 +69,14 @@ def shopper_photo(
             raise ValueError(f"unknown kind of shopper photo: {kind}")
         image = _paste(canvas, cutout, share, rng)
     return ShopperPhoto(kind, _phone_jpeg(_relit(image, rng), rng), tuple(products))
+
+
+def empty_photo(*, seed: int) -> ShopperPhoto:
+    """A phone photo of a surface or a room with nothing the shop sells in it."""
+    rng = np.random.default_rng([seed, len(KINDS)])
+    frame = FRAME if rng.random() < 0.5 else FRAME[::-1]
+    canvas = _scene(rng, frame, []) if rng.random() < 0.5 else _surface(rng, frame)
+    return ShopperPhoto(NOTHING, _phone_jpeg(_relit(canvas, rng), rng), ())
 
 
 def _read(photo: bytes) -> Image.Image:

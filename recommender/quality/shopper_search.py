@@ -19,8 +19,14 @@ from PIL import Image
 
 from recommender.quality.metrics import K, QueryResult, Truth, score
 from recommender.quality.progress import StageProgress, stage_counter
-from recommender.quality.shopper_photos import KINDS, ShopperPhoto, shopper_photo
-from recommender.selectors import product_list_by_photo
+from recommender.quality.shopper_photos import (
+    KINDS,
+    NOTHING,
+    ShopperPhoto,
+    empty_photo,
+    shopper_photo,
+)
+from recommender.selectors import product_list_by_photo, product_search_by_photo
 from shop.models import Product
 
 DEFAULT_SHOPPER_QUERIES = 300
@@ -78,13 +84,15 @@ def run_shopper_kind(
     queries = shopper_queries(kind, sample, catalogue, seed=seed)
     needed = {pid for products, clutter in queries for pid in (*products, *clutter)}
     photos = product_photos(sorted(needed))
-    hits1, hits10, excluded, examples = [], [], [], []
+    hits1, hits10, unsure, excluded, examples = [], [], [], [], []
     for products, clutter in queries:
         if not all(pid in photos for pid in products):
             continue  # a product without a photo cannot be photographed
         clutter = tuple(pid for pid in clutter if pid in photos)
         photo = shopper_photo(kind, photos, products, seed=seed, clutter=clutter)
-        found = [r.product.pk for r in product_list_by_photo(photo=photo.jpeg, k=K)]
+        search = product_search_by_photo(photo=photo.jpeg, k=K)
+        found = [r.product.pk for r in search.results]
+        unsure.append(search.unsure)
         for target in products:
             hits1.append(found[:1] == [target])
             hits10.append(target in found)
@@ -102,6 +110,7 @@ def run_shopper_kind(
     figures = {
         "hit1": statistics.fmean(hits1),
         "hit10": statistics.fmean(hits10),
+        "unsure": statistics.fmean(unsure),
         "p10_article": labels.p10_article,
         "p10_article_colour": labels.p10_article_colour,
         "latency_ms_median": labels.latency_ms_median,
@@ -127,7 +136,23 @@ def run_shopper(
         figures[kind], examples[kind] = run_shopper_kind(
             kind, sample, catalogue, truths, seed=seed, progress=step
         )
+    step = stage_counter(progress, "shopper photos of no product", len(sample))
+    figures[NOTHING] = run_nothing(len(sample), seed=seed, progress=step)
     return figures, examples
+
+
+def run_nothing(count: int, *, seed: int, progress: Callable[[int], None] | None = None) -> dict:
+    """Photos with no product in them: how often search says that nothing looks like them."""
+    unsure = []
+    for number in range(count):
+        unsure.append(
+            product_search_by_photo(
+                photo=empty_photo(seed=seed * 100_003 + number).jpeg, k=K
+            ).unsure
+        )
+        if progress:
+            progress(1)
+    return {"unsure": statistics.fmean(unsure), "queries": count} if unsure else {}
 
 
 def _example(photo: ShopperPhoto, found: list[int]) -> dict:

@@ -23,14 +23,19 @@ from recommender.selectors.rails import (
 )
 from recommender.selectors.ranking import MAX_RESULTS, SimilarProduct
 from recommender.selectors.searches import (
+    PhotoItem,
+    PhotoSearch,
     product_list_by_photo,
     product_list_by_text,
     product_list_photo_duplicates,
+    product_search_by_photo,
     words_similarity,
 )
 
 __all__ = [
     "MAX_RESULTS",
+    "PhotoItem",
+    "PhotoSearch",
     "SimilarProduct",
     "index_live",
     "product_annotate_embedding_status",
@@ -41,6 +46,7 @@ __all__ = [
     "product_list_similar",
     "product_list_similar_scores",
     "product_list_you_may_like",
+    "product_search_by_photo",
     "text_model_get",
     "words_similarity",
 ]

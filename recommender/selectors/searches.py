@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -13,6 +15,7 @@ from pgvector import SparseVector
 from pgvector.django import MaxInnerProduct
 
 from recommender import text_model
+from recommender.encoders.encoder import WHOLE_PHOTO, Candidates
 from recommender.encoders.preprocessing import Box
 from recommender.encoding import encoder_for
 from recommender.models import TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
@@ -36,7 +39,40 @@ from shop.selectors import NO_FILTERS, ProductFilters
 logger = logging.getLogger(__name__)
 
 
-def product_list_by_photo(
+@dataclass(frozen=True)
+class PhotoItem:
+    """A product found in a shopper's photo."""
+
+    box: Box  # left, top, width, height as fractions of the whole photo
+    match: float  # image cosine of the catalogue product that looks most like it
+
+
+@dataclass(frozen=True)
+class PhotoSearch:
+    """What a search by photo found: the products, and what in the photo it searched."""
+
+    results: list[SimilarProduct]
+    # Products found in the photo (cut from their surroundings), largest first; empty for a
+    # product on white, or when nothing stands out.
+    items: list[PhotoItem] = field(default_factory=list)
+    # The region the results are for: one of ``items``' boxes, the shopper's box, or None for
+    # the whole photo.
+    searched: Box | None = None
+    match: float = 0.0  # image cosine of the closest product to what was searched
+
+    @property
+    def unsure(self) -> bool:
+        """Nothing in the catalogue looks much like the photo: perhaps it shows no product the
+        shop sells (a wall, a landscape), or one too small to see."""
+        return bool(self.results) and self.match < settings.RECOMMENDER_PHOTO_UNSURE_BELOW
+
+
+def product_list_by_photo(**search: Any) -> list[SimilarProduct]:
+    """``product_search_by_photo``'s products alone."""
+    return product_search_by_photo(**search).results
+
+
+def product_search_by_photo(
     *,
     photo: bytes,
     box: Box | None = None,
@@ -45,7 +81,7 @@ def product_list_by_photo(
     exclude: int | None = None,
     borrow_text: bool = True,
     find_product: bool = True,
-) -> list[SimilarProduct]:
+) -> PhotoSearch:
     """The ``k`` products that look most like ``photo`` (bytes; never stored).
 
     ``box`` limits the query to that region of the photo (fractions: left, top, width, height).
@@ -55,12 +91,23 @@ def product_list_by_photo(
     """
     index = index_live()
     if index is None:
-        return []
+        return PhotoSearch(results=[])
     encoder = encoder_for(index)
     if find_product:
-        image = _best_candidate(index, encoder.encode_candidates(photo, box), filters, exclude)
+        candidates = encoder.encode_candidates(photo, box)
     else:
-        image = encoder.encode_bytes(photo, box)
+        candidates = Candidates(encoder.encode_bytes(photo, box)[None], [box or WHOLE_PHOTO])
+    matches = [_closest_match(index, vector, filters, exclude) for vector in candidates.vectors]
+    # The catalogue itself decides what in the photo is the product: the candidate whose
+    # closest catalogue product is closest.
+    best = int(np.argmax(matches))
+    image = candidates.vectors[best]
+    found = PhotoSearch(
+        results=[],
+        items=[PhotoItem(b, m) for b, m in zip(candidates.boxes[1:], matches[1:], strict=True)],
+        searched=candidates.boxes[best] if best or box else None,
+        match=matches[best],
+    )
     image_weight, text_weight = _weights(None, None)
     text, closest = None, []
     rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
@@ -71,13 +118,15 @@ def product_list_by_photo(
         closest = closest or nearest  # the first round ranks by the photo alone
         text = _borrowed_text(index, nearest) or text
     if text is None:
-        return _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
+        results = _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
+        return replace(found, results=results)
     query = _Query.of_vectors(image, text)
     top = _top(index, query, k, image_weight, text_weight, filters, exclude)
     lead = [product_id for product_id, *_ in closest[: settings.RECOMMENDER_PHOTO_CLOSEST_FIRST]]
-    return _with_products(
+    results = _with_products(
         _led_by(lead, top, index, query, image_weight, text_weight)[:k], image_weight, text_weight
     )
+    return replace(found, results=results)
 
 
 def _led_by(lead: list[int], top: list[tuple], index, query, image_weight, text_weight):
@@ -96,19 +145,10 @@ def _led_by(lead: list[int], top: list[tuple], index, query, image_weight, text_
     return head + [row for row in top if row[0] not in set(lead)]
 
 
-def _best_candidate(index: VectorIndex, candidates, filters, exclude) -> np.ndarray:
-    """The candidate (the photo as it is, or a product cut out of it) whose nearest catalogue
-    product is nearest: the catalogue itself decides what in the photo is the product."""
-    if len(candidates) == 1:
-        return candidates[0]
-    scores = [
-        next(
-            iter(_top(index, _Query.of_vectors(vector, None), 1, 1.0, 0.0, filters, exclude)),
-            (None, -1.0),
-        )[1]
-        for vector in candidates
-    ]
-    return candidates[int(np.argmax(scores))]
+def _closest_match(index: VectorIndex, vector: np.ndarray, filters, exclude) -> float:
+    """Image cosine of the catalogue product (within ``filters``) closest to ``vector``."""
+    query = _Query.of_vectors(vector, None)
+    return next(iter(_top(index, query, 1, 1.0, 0.0, filters, exclude)), (None, -1.0))[1]
 
 
 # The photo's text is that of its nearest products, each weighted exp(SHARPNESS * (score - 1)):

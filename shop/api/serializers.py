@@ -218,7 +218,12 @@ class PhotoSearchSerializer(FilterParamsSerializer):
         min_length=4,
         max_length=4,
         required=False,
-        help_text="Search only this region: left, top, width, height as fractions of the photo.",
+        help_text="Search only this region: left, top, width, height as fractions of the photo "
+        "(e.g. one of the boxes that search/photo/items/ found).",
+    )
+    whole_photo = serializers.BooleanField(
+        default=False,
+        help_text="Search the photo (or the crop) as it is, without looking for the product in it.",
     )
 
     def validate_photo(self, upload):
@@ -238,6 +243,38 @@ class SimilarProductSerializer(serializers.Serializer):
     image_score = serializers.FloatField(help_text="Cosine similarity of the photos.")
     text_score = serializers.FloatField(help_text="Cosine similarity of the TF-IDF texts.")
     product = ProductSerializer()
+
+
+class PhotoItemSerializer(serializers.Serializer):
+    box = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=4,
+        max_length=4,
+        help_text="left, top, width, height as fractions of the photo; send it back as crop to "
+        "search this product.",
+    )
+    match = serializers.FloatField(
+        help_text="Image cosine of the catalogue product that looks most like it."
+    )
+
+
+class PhotoSearchResultSerializer(serializers.Serializer):
+    items = PhotoItemSerializer(
+        many=True,
+        help_text="Products found in the photo, largest first (empty for a product on a plain "
+        "background).",
+    )
+    searched = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="The region the results are for (one of the items, or the crop); null: the "
+        "whole photo.",
+    )
+    unsure = serializers.BooleanField(
+        help_text="Nothing in the catalogue looks much like the photo: it may show no product "
+        "the shop sells, or a very small one."
+    )
+    results = SimilarProductSerializer(many=True)
 
 
 class EmbeddingStatusSerializer(serializers.Serializer):

@@ -11,5 +11,6 @@ router.register("categories", views.CategoryViewSet, basename="category")
 urlpatterns = [
     *router.urls,
     path("search/photo/", views.PhotoSearchView.as_view(), name="photo-search"),
+    path("search/photo/items/", views.PhotoItemsSearchView.as_view(), name="photo-search-items"),
     re_path(r"^[\s\S]*$", views.json_not_found),  # unknown API URLs answer in the API's format
 ]

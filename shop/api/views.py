@@ -19,7 +19,11 @@ from rest_framework.views import APIView
 from config.errors import api_error
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
-from recommender.selectors import product_embedding_get, product_list_by_photo, product_list_similar
+from recommender.selectors import (
+    product_embedding_get,
+    product_list_similar,
+    product_search_by_photo,
+)
 from shop.api.policies import (
     AddressScopedRateThrottle,
     HiddenProductReader,
@@ -28,6 +32,7 @@ from shop.api.policies import (
 from shop.api.serializers import (
     CategorySerializer,
     EmbeddingStatusSerializer,
+    PhotoSearchResultSerializer,
     PhotoSearchSerializer,
     ProductListParamsSerializer,
     ProductSerializer,
@@ -244,18 +249,42 @@ class PhotoSearchView(APIView):
     )
     def post(self, request):
         """Products that look like the uploaded photo, best first (image cosine, plus the text
-        of the products the photo most resembles; the photo is not stored). Remote URLs are not
+        of the products the photo most resembles; the photo is not stored). The shop looks for
+        the product in the photo (search/photo/items/ says what it found). Remote URLs are not
         fetched: upload the bytes. Rate limited per client. Empty until the catalogue has been
         indexed."""
-        params = _params(PhotoSearchSerializer, request.data)
-        data = params.validated_data
-        try:
-            results = product_list_by_photo(
-                photo=data["photo"], box=data.get("crop"), k=data["k"], filters=params.filters()
-            )
-        except UnreadableImage as error:
-            raise ValidationError({"photo": [f"Not a usable photo: {error}."]}) from error
-        except IndexOutdated as error:
-            raise SearchBeingRebuilt() from error
+        found = _photo_search(request)
         context = {"request": request}
-        return Response(SimilarProductSerializer(results, many=True, context=context).data)
+        return Response(SimilarProductSerializer(found.results, many=True, context=context).data)
+
+
+class PhotoItemsSearchView(PhotoSearchView):
+    @extend_schema(
+        tags=["search"],
+        request={"multipart/form-data": PhotoSearchSerializer},
+        responses={200: PhotoSearchResultSerializer, **errors(400, 413, 415, 429, 503)},
+    )
+    def post(self, request):
+        """Search by photo, with what the shop found in it: the products in the photo (boxes;
+        send one back as crop to search that one), the region searched, and whether nothing in
+        the catalogue looks much like it. Same parameters and rate limit as search/photo/."""
+        found = _photo_search(request)
+        context = {"request": request}
+        return Response(PhotoSearchResultSerializer(found, context=context).data)
+
+
+def _photo_search(request):
+    params = _params(PhotoSearchSerializer, request.data)
+    data = params.validated_data
+    try:
+        return product_search_by_photo(
+            photo=data["photo"],
+            box=data.get("crop"),
+            k=data["k"],
+            filters=params.filters(),
+            find_product=not data["whole_photo"],
+        )
+    except UnreadableImage as error:
+        raise ValidationError({"photo": [f"Not a usable photo: {error}."]}) from error
+    except IndexOutdated as error:
+        raise SearchBeingRebuilt() from error

@@ -10,7 +10,12 @@ from django.views.decorators.http import require_http_methods
 from config.ratelimits import post_limit_exceeded
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
-from recommender.selectors import index_live, product_list_by_photo
+from recommender.selectors import (
+    PhotoSearch,
+    index_live,
+    product_list_by_photo,
+    product_search_by_photo,
+)
 from shop.forms import PhotoSearchForm, ProductFilterForm
 from shop.selectors import colour_choices
 from shop.views.catalogue import RAIL_SIZE
@@ -52,12 +57,15 @@ def photo_search(request: HttpRequest) -> HttpResponse:
     elif posted:
         if form.is_valid():
             try:
-                context["results"] = product_list_by_photo(
+                found = product_search_by_photo(
                     photo=form.cleaned_data["photo"],
                     box=form.cleaned_data["box"],
                     k=PHOTO_RESULTS,
                     filters=filter_form.filters(),
+                    find_product=not form.cleaned_data["whole_photo"],
                 )
+                context |= {"results": found.results, "unsure": found.unsure}
+                context["found"] = _found_for_script(found)
             except UnreadableImage as error:
                 form.add_error("photo", f"We could not read this photo: {error}.")
             except IndexOutdated:
@@ -68,7 +76,10 @@ def photo_search(request: HttpRequest) -> HttpResponse:
         elif not context["results"] and filter_form.active:
             # Nothing within the filters: show what looks like the photo outside them.
             context["suggestions"] = product_list_by_photo(
-                photo=form.cleaned_data["photo"], box=form.cleaned_data["box"], k=RAIL_SIZE
+                photo=form.cleaned_data["photo"],
+                box=form.cleaned_data["box"],
+                k=RAIL_SIZE,
+                find_product=not form.cleaned_data["whole_photo"],
             )
         context["searched"] = True
     # The page's script swaps in just the results, keeping the shopper's photo on the page.
@@ -81,3 +92,12 @@ def photo_search(request: HttpRequest) -> HttpResponse:
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def _found_for_script(found: PhotoSearch) -> dict:
+    """What the page's script needs to pre-select the product it searched as the crop box and
+    to offer the others (fractions of the photo: left, top, width, height)."""
+    return {
+        "items": [[round(v, 4) for v in item.box] for item in found.items],
+        "searched": found.searched and [round(v, 4) for v in found.searched],
+    }

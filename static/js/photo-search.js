@@ -1,5 +1,7 @@
 // Search by photo: drop anywhere, paste, pick or take a photo; optional crop box; results
-// swapped in without reloading, so the photo stays on the page while filters change.
+// swapped in without reloading, so the photo stays on the page while filters change. The shop
+// finds the product(s) in the photo: the one it searched is pre-selected as the crop box, and
+// a photo with several offers each as a choice.
 // Without this script the form still works as a plain multipart POST.
 (function () {
   "use strict";
@@ -16,8 +18,12 @@
   const results = document.getElementById("photo-results");
   const status = document.getElementById("photo-status");
   const fields = ["x", "y", "w", "h"].map((k) => form.querySelector(`[name="crop_${k}"]`));
+  const wholePhoto = form.querySelector('[name="whole_photo"]');
+  const chooser = document.getElementById("photo-items");
   const MAX_BYTES = 10 * 1024 * 1024;
+  const MIN_DRAW = 0.04; // a drag shorter than this (fraction of the photo) is a tap, not a box
   let crop = null; // {x, y, w, h} as fractions of the photo, or null for the whole photo
+  let items = []; // products the shop found in the photo, as crops
   let objectUrl = null;
   let pending = null;
 
@@ -31,10 +37,13 @@
     transfer.items.add(file);
     input.files = transfer.files;
     setCrop(null);
+    setWholePhoto(false);
+    showItems([]);
     if (objectUrl) URL.revokeObjectURL(objectUrl);
     objectUrl = null;
     preview.hidden = true;
     if (file.size > MAX_BYTES) {
+      input.value = ""; // deselected: Search must not upload what the shop will refuse
       showError(`This file is too large (${(file.size / 1048576).toFixed(1)} MB); photos can be up to 10 MB.`);
       return;
     }
@@ -69,6 +78,8 @@
     if (pending) pending.abort();
     pending = new AbortController();
     form.setAttribute("aria-busy", "true");
+    results.setAttribute("aria-busy", "true");
+    const detecting = !crop && wholePhoto.value !== "True"; // the shop looks for the products
     try {
       const response = await fetch(form.action, {
         method: "POST",
@@ -86,6 +97,8 @@
           : "The search failed on our side. Please try again in a moment.");
       } else {
         results.innerHTML = await response.text();
+        const found = results.querySelector("#photo-found");
+        if (found && detecting) useFound(JSON.parse(found.textContent || "null"));
       }
       // One short announcement for screen readers, not the whole grid.
       status.textContent = results.querySelector("#results-heading")?.textContent.trim() || "";
@@ -96,7 +109,75 @@
       if (error.name !== "AbortError") showError("The search could not reach the shop. Check your connection.");
     } finally {
       form.removeAttribute("aria-busy");
+      results.removeAttribute("aria-busy");
     }
+  }
+
+  // The shop's answer for the whole photo: the product it searched becomes the crop box (the
+  // results are already for it), and each product it found becomes a choice.
+  function useFound(found) {
+    if (!found) return;
+    showItems(found.items.map(([x, y, w, h]) => ({ x, y, w, h })));
+    if (found.searched) {
+      const [x, y, w, h] = found.searched;
+      setCrop({ x, y, w, h });
+    }
+  }
+
+  function showItems(next) {
+    items = next;
+    const list = chooser.querySelector("ul");
+    list.replaceChildren();
+    chooser.hidden = items.length < 2;
+    if (chooser.hidden) return;
+    items.forEach((item, i) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "photo-item";
+      button.setAttribute("aria-label", `Product ${i + 1} of ${items.length} in your photo`);
+      button.append(thumbnail(item));
+      button.addEventListener("click", () => {
+        setWholePhoto(false);
+        setCrop({ ...item });
+        search();
+      });
+      const entry = document.createElement("li");
+      entry.append(button);
+      list.append(entry);
+    });
+    markChosen();
+  }
+
+  // The item's part of the photo, drawn from the preview (the photo never leaves the page).
+  function thumbnail(item) {
+    const canvas = document.createElement("canvas");
+    const side = 72;
+    canvas.width = canvas.height = side;
+    const draw = () => {
+      const sw = item.w * image.naturalWidth;
+      const sh = item.h * image.naturalHeight;
+      const scale = side / Math.max(sw, sh);
+      const context = canvas.getContext("2d");
+      context.fillStyle = "#fff";
+      context.fillRect(0, 0, side, side);
+      context.drawImage(image, item.x * image.naturalWidth, item.y * image.naturalHeight, sw, sh,
+        (side - sw * scale) / 2, (side - sh * scale) / 2, sw * scale, sh * scale);
+    };
+    if (image.complete && image.naturalWidth) draw();
+    else image.addEventListener("load", draw, { once: true });
+    return canvas;
+  }
+
+  function markChosen() {
+    chooser.querySelectorAll(".photo-item").forEach((button, i) => {
+      const item = items[i];
+      const chosen = !!crop && ["x", "y", "w", "h"].every((k) => Math.abs(crop[k] - item[k]) < 0.005);
+      button.setAttribute("aria-pressed", String(chosen));
+    });
+  }
+
+  function setWholePhoto(whole) {
+    wholePhoto.value = whole ? "True" : "";
   }
 
   // Drop anywhere on the page.
@@ -149,6 +230,7 @@
       box.style.width = `${crop.w * 100}%`;
       box.style.height = `${crop.h * 100}%`;
     }
+    markChosen();
   }
 
   function clamp(c) {
@@ -164,11 +246,13 @@
   }
 
   cropStart.addEventListener("click", () => {
+    setWholePhoto(false);
     setCrop({ x: 0.15, y: 0.15, w: 0.7, h: 0.7 });
     box.focus();
     cropChanged();
   });
   cropClear.addEventListener("click", () => {
+    setWholePhoto(true); // as it is: looking for the product again would pick the same one
     setCrop(null);
     cropStart.focus();
     cropChanged();
@@ -180,6 +264,7 @@
     const move = moves[event.key];
     if (!move || !crop) return;
     event.preventDefault();
+    setWholePhoto(false);
     const [dx, dy] = move;
     setCrop(clamp(event.shiftKey
       ? { ...crop, w: crop.w + dx, h: crop.h + dy }
@@ -187,16 +272,17 @@
     cropChanged();
   });
 
-  // Pointer: drag the box to move it, its corner to resize, or draw a new one on the photo.
+  // Pointer: drag the box to move it, its corner to resize, or draw a new one on the photo. A
+  // tap is not a box, and on a touch screen a vertical swipe over the photo scrolls the page
+  // (touch-action in shop.css; the browser then cancels the pointer).
   let drag = null;
   stage.addEventListener("pointerdown", (event) => {
     const rect = stage.getBoundingClientRect();
     const at = { x: (event.clientX - rect.left) / rect.width, y: (event.clientY - rect.top) / rect.height };
     const mode = event.target.classList.contains("crop-handle") ? "resize" : event.target === box ? "move" : "draw";
-    drag = { mode, at, start: crop || { x: at.x, y: at.y, w: 0.05, h: 0.05 }, rect };
-    if (mode === "draw") setCrop(clamp(drag.start));
+    drag = { mode, at, start: crop, rect, moved: false };
     stage.setPointerCapture(event.pointerId);
-    event.preventDefault();
+    if (event.pointerType === "mouse") event.preventDefault(); // no image drag or text selection
   });
   stage.addEventListener("pointermove", (event) => {
     if (!drag) return;
@@ -204,13 +290,22 @@
     const y = (event.clientY - drag.rect.top) / drag.rect.height;
     const dx = x - drag.at.x;
     const dy = y - drag.at.y;
+    if (!drag.moved && Math.max(Math.abs(dx), Math.abs(dy)) < MIN_DRAW) return;
+    drag.moved = true;
     const s = drag.start;
     if (drag.mode === "move") setCrop(clamp({ ...s, x: s.x + dx, y: s.y + dy }));
     else if (drag.mode === "resize") setCrop(clamp({ ...s, w: s.w + dx, h: s.h + dy }));
     else setCrop(clamp({ x: Math.min(x, drag.at.x), y: Math.min(y, drag.at.y), w: Math.abs(dx), h: Math.abs(dy) }));
   });
   stage.addEventListener("pointerup", () => {
-    if (drag) cropChanged();
+    if (drag?.moved) {
+      setWholePhoto(false);
+      cropChanged();
+    }
+    drag = null;
+  });
+  stage.addEventListener("pointercancel", () => {
+    if (drag?.moved) setCrop(drag.start); // the page scrolled instead: the box stays as it was
     drag = null;
   });
 })();

@@ -76,18 +76,21 @@ def is_photo_search(response) -> bool:
     return response.url.endswith("/search/photo/") and response.request.method == "POST"
 
 
-def record_photo_searches(monkeypatch) -> list:
-    """The crop boxes the live server searched with (it runs in this process), in order."""
+def record_photo_searches(monkeypatch, *, whole_photo: list | None = None) -> list:
+    """The crop boxes the live server searched with (it runs in this process), in order; and
+    into ``whole_photo``, whether each searched the photo as it is."""
     from shop.views import photos as views
 
     boxes = []
-    search = views.product_list_by_photo
+    search = views.product_search_by_photo
 
     def recording(**kwargs):
         boxes.append(kwargs["box"])
+        if whole_photo is not None:
+            whole_photo.append(not kwargs["find_product"])
         return search(**kwargs)
 
-    monkeypatch.setattr(views, "product_list_by_photo", recording)
+    monkeypatch.setattr(views, "product_search_by_photo", recording)
     return boxes
 
 
@@ -349,6 +352,109 @@ def test_crop_box_moves_and_resizes_from_the_keyboard_and_refreshes_results(
     assert searched[-1] == pytest.approx((moved, y, wider, height))
     assert len(searched) == 4
     expect_new_results(shop_page)
+
+
+def shopper_photo_of(catalogue, kind: str, products: list[Product]) -> bytes:
+    from recommender.quality.shopper_photos import shopper_photo
+
+    # Keyed 1, 2... rather than by pk: the photo's layout is drawn from its keys.
+    photos = {n: catalogue.photo(p.external_id) for n, p in enumerate(products, 1)}
+    return shopper_photo(kind, photos, list(photos), seed=5).jpeg
+
+
+def crop_of(page: Page) -> tuple[float, ...] | None:
+    values = [page.locator(f'input[name="crop_{name}"]').input_value() for name in "xywh"]
+    return None if values == ["", "", "", ""] else tuple(float(v) for v in values)
+
+
+@pytest.mark.fashion_dev
+def test_the_product_in_a_shoppers_photo_is_preselected_as_the_crop(
+    shop_page, catalogue, monkeypatch
+):
+    whole_photo = []
+    searched = record_photo_searches(monkeypatch, whole_photo=whole_photo)
+    handbag = first_of("Handbags")
+    shop_page.goto("/search/photo/")
+    search_photo(shop_page, shopper_photo_of(catalogue, "surface", [handbag]))
+    # The shop found the handbag on the table: its box is the crop, the results are for it.
+    box = shop_page.get_by_role("group", name=re.compile("^Search area"))
+    expect(box).to_be_visible()
+    x, y, width, height = crop_of(shop_page)
+    assert 0.05 < width * height < 0.9 and x > 0.01 and y > 0.01  # around the product, inside
+    assert searched == [None] and whole_photo == [False]  # one search: the box came with it
+    results = [product_of(href) for href in card_links(shop_page, ".results-grid .product-card")]
+    assert handbag in results[:10]
+    expect(shop_page.locator("#photo-items")).to_be_hidden()  # one product: nothing to choose
+
+    # Still the shopper's to change: the whole photo, as it is.
+    mark_results(shop_page)
+    with shop_page.expect_response(is_photo_search):
+        shop_page.get_by_role("button", name="Use the whole photo").click()
+    expect_new_results(shop_page)
+    expect(box).to_be_hidden()
+    assert crop_of(shop_page) is None  # not pre-selected again
+    assert searched == [None, None] and whole_photo == [False, True]
+
+
+@pytest.mark.fashion_dev
+def test_a_photo_of_several_products_offers_each_as_a_choice(shop_page, catalogue, monkeypatch):
+    searched = record_photo_searches(monkeypatch)
+    handbag, shoes = first_of("Handbags"), first_of("Casual Shoes")
+    shop_page.goto("/search/photo/")
+    search_photo(shop_page, shopper_photo_of(catalogue, "several", [handbag, shoes]))
+    chooser = shop_page.locator("#photo-items")
+    expect(chooser).to_be_visible()
+    choices = chooser.get_by_role("button", name=re.compile(r"^Product \d of \d in your photo$"))
+    count = choices.count()
+    assert count >= 2
+    # The one searched is pressed, and it is the crop box.
+    pressed = [choices.nth(i).get_attribute("aria-pressed") for i in range(count)]
+    assert pressed.count("true") == 1
+    first_choice = crop_of(shop_page)
+    assert first_choice is not None
+    # Each choice shows its part of the photo.
+    drawn = choices.first.locator("canvas").evaluate(
+        "canvas => canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height)"
+        ".data.some((value, i) => i % 4 < 3 && value < 200)"
+    )
+    assert drawn
+
+    other = pressed.index("false")
+    mark_results(shop_page)
+    with shop_page.expect_response(is_photo_search) as response:
+        choices.nth(other).click()
+    assert response.value.status == 200
+    expect_new_results(shop_page)
+    expect(choices.nth(other)).to_have_attribute("aria-pressed", "true")
+    chosen = crop_of(shop_page)
+    assert chosen != first_choice and searched[-1] == pytest.approx(chosen, abs=1e-4)
+    expect(chooser).to_be_visible()  # the choices stay while the shopper compares
+    assert choices.count() == count
+
+
+def test_a_tap_on_the_photo_is_not_a_crop(new_shop_page, monkeypatch):
+    searched = record_photo_searches(monkeypatch)
+    page = new_shop_page(**PHONE)
+    page.goto("/search/photo/")
+    with page.expect_response(is_photo_search):
+        photo_input(page).set_input_files(
+            files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+        )
+    page.locator("#preview-image").tap()
+    page.wait_for_timeout(600)  # longer than a crop change waits before it searches
+    assert crop_of(page) is None and len(searched) == 1
+
+
+def test_a_file_over_10_mb_is_deselected_so_search_does_not_upload_it(shop_page, monkeypatch):
+    searched = record_photo_searches(monkeypatch)
+    shop_page.goto("/search/photo/")
+    big = {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (10 * 2**20 + 1)}
+    photo_input(shop_page).set_input_files(files=[big])
+    expect(shop_page.locator(".error-panel")).to_contain_text("This file is too large")
+    assert photo_input(shop_page).evaluate("input => input.files.length") == 0
+    shop_page.locator("#photo-submit").click()  # the browser asks for a photo instead
+    shop_page.wait_for_timeout(300)
+    assert searched == []
 
 
 def test_crop_box_keeps_the_focus_when_its_results_refresh(shop_page):

@@ -20,8 +20,9 @@ def product_pixels(cutout: Image.Image) -> np.ndarray:
 def test_a_product_on_a_table_is_cut_out_onto_white():
     photo = surface()
     ImageDraw.Draw(photo).rectangle((120, 80, 260, 220), fill=(30, 60, 200))
-    [first, *_] = product_cutouts(photo)
+    [(first, box), *_] = product_cutouts(photo)
     assert first.size == photo.size
+    assert np.allclose(box, (120 / 400, 80 / 300, 141 / 400, 141 / 300), atol=0.03)
     shown = product_pixels(first)
     square = np.zeros_like(shown)
     square[80:221, 120:261] = True
@@ -37,7 +38,8 @@ def test_each_of_several_products_is_a_candidate_largest_first():
     draw.ellipse((280, 100, 400, 220), fill=(220, 200, 40))  # yellow
     cutouts = product_cutouts(photo)
     assert 2 <= len(cutouts) <= MAX_CANDIDATES
-    blue, yellow = (np.asarray(c, dtype=np.int16) for c in cutouts[:2])
+    blue, yellow = (np.asarray(c.image, dtype=np.int16) for c in cutouts[:2])
+    assert cutouts[0].box[0] < 0.1 < 0.5 < cutouts[1].box[0]  # each box around its own product
     assert (np.abs(blue - [30, 60, 200]).max(axis=2) < 40).sum() > 20000
     assert (np.abs(yellow - [220, 200, 40]).max(axis=2) < 40).sum() > 8000
     assert (np.abs(blue - [220, 200, 40]).max(axis=2) < 40).sum() == 0  # apart, not together

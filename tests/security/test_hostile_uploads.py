@@ -121,7 +121,7 @@ def assert_stored_as_sent_under_a_content_name(image: ProductImage, kind: Kind, 
     assert files_under(root) - before == {name}
 
 
-# The four upload paths, each with every kind -----------------------------------------------
+# The five upload paths, each with every kind -----------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS, ids=str)
@@ -142,14 +142,16 @@ def test_storefront_search_by_photo(client, media_root, upload_temp_dir, kind):
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS, ids=str)
-def test_api_search_by_photo(api, media_root, upload_temp_dir, kind):
+@pytest.mark.parametrize("endpoint", ["api:photo-search", "api:photo-search-items"])
+def test_api_search_by_photo(api, media_root, upload_temp_dir, kind, endpoint):
     before = files_under(media_root)
-    url = reverse("api:photo-search")
+    url = reverse(endpoint)
     response = timed(api.post, url, {"photo": upload(kind)}, format="multipart")
     body = response.json()
     if kind.accepted:
         assert response.status_code == 200, body
-        assert {item["product"]["title"] for item in body} == set(
+        results = body if endpoint == "api:photo-search" else body["results"]
+        assert {item["product"]["title"] for item in results} == set(
             f"{name} Shirt" for name in CATALOGUE_COLOURS
         )
     else:
@@ -242,7 +244,7 @@ def test_the_corpus_has_every_kind_the_issue_lists():
 # A search photo leaves nothing behind ------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["storefront", "api"])
+@pytest.mark.parametrize("path", ["storefront", "api", "api-items"])
 def test_a_search_photo_is_not_kept_even_in_a_temporary_file(
     path, client, api, settings, media_root, upload_temp_dir, monkeypatch
 ):
@@ -261,7 +263,8 @@ def test_a_search_photo_is_not_kept_even_in_a_temporary_file(
         response = client.post(reverse("shop:photo_search"), {"photo": photo})
         assert response.status_code == 200 and response.context["results"]
     else:
-        response = api.post(reverse("api:photo-search"), {"photo": photo}, format="multipart")
+        url = reverse("api:photo-search" if path == "api" else "api:photo-search-items")
+        response = api.post(url, {"photo": photo}, format="multipart")
         assert response.status_code == 200 and response.json()
     assert spooled and spooled[0].parent == upload_temp_dir  # it did go through a file...
     assert not any(path.exists() for path in spooled)  # ...removed with the request

@@ -291,6 +291,38 @@ def test_photo_search_refuses_bad_uploads_with_a_clear_message(api):
     assert api.get(url).status_code == 405
 
 
+@pytest.mark.slow
+def test_photo_search_items_returns_the_products_found_and_searches_a_chosen_one(
+    api, sample_catalogue
+):
+    from recommender.quality.shopper_photos import shopper_photo
+    from recommender.services import index_build
+
+    index_build(encoder="efficientnet_lite0")
+    handbag = Product.objects.get(title="Vitrine Women Blue Handbag")
+    trouser = Product.objects.get(title="Vitrine Men Yellow Trouser")
+    # Keyed 1, 2 rather than by pk: the photo's layout is drawn from its keys.
+    photos = {n: p.primary_image.image.read() for n, p in enumerate((handbag, trouser), 1)}
+    photo = shopper_photo("several", photos, (1, 2), seed=3).jpeg
+
+    def post(url, **fields):
+        upload = SimpleUploadedFile("p.jpg", photo, "image/jpeg")
+        return api.post(reverse(url), {"photo": upload, "k": 3, **fields}, format="multipart")
+
+    body = post("api:photo-search-items").json()
+    assert set(body) == {"items", "searched", "unsure", "results"}
+    assert len(body["items"]) >= 2 and body["unsure"] is False and len(body["results"]) == 3
+    assert body["searched"] in [item["box"] for item in body["items"]]
+    # A chosen box, sent back as crop: results for that product, on either endpoint.
+    kinds = set()
+    for item in body["items"][:2]:
+        chosen = post("api:photo-search", crop=item["box"]).json()
+        kinds.add(frozenset(r["product"]["category"] for r in chosen))
+    assert len(kinds) == 2  # two products, two kinds of results
+    whole = post("api:photo-search-items", whole_photo="true").json()
+    assert whole["items"] == [] and whole["searched"] is None
+
+
 def test_photo_search_does_not_fetch_urls(api):
     response = api.post(
         reverse("api:photo-search"), {"photo": "http://127.0.0.1/x.jpg"}, format="multipart"

@@ -110,6 +110,40 @@ def test_crop_box_searches_for_the_selected_item(client, indexed):
     assert articles(item.product for item in trousers)["Trousers"] >= 3
 
 
+def shopper_photo_of(kind: str, *titles: str) -> bytes:
+    from recommender.quality.shopper_photos import shopper_photo
+
+    products = [Product.objects.get(title=title) for title in titles]
+    # Keyed 1, 2... rather than by pk: the photo's layout is drawn from its keys.
+    photos = {n: p.primary_image.image.read() for n, p in enumerate(products, 1)}
+    return shopper_photo(kind, photos, list(photos), seed=3).jpeg
+
+
+def test_the_results_tell_the_page_script_what_was_found_in_the_photo(client, indexed):
+    photo = shopper_photo_of("several", "Vitrine Women Blue Handbag", "Vitrine Men Yellow Trouser")
+    response = search(client, photo, fragment=True)
+    found = response.context["found"]
+    assert len(found["items"]) >= 2 and found["searched"] in found["items"]
+    assert all(len(box) == 4 and all(0 <= v <= 1 for v in box) for box in found["items"])
+    assert '<script id="photo-found" type="application/json">' in response.content.decode()
+    # The whole photo on request: nothing found, nothing pre-selected.
+    whole = search(client, photo, fragment=True, whole_photo="True").context["found"]
+    assert whole == {"items": [], "searched": None}
+
+
+def test_a_photo_with_nothing_like_it_in_the_shop_gets_results_with_a_note(
+    client, indexed, settings
+):
+    wall = BytesIO()
+    Image.new("RGB", (640, 480), (200, 190, 180)).save(wall, "JPEG")
+    settings.RECOMMENDER_PHOTO_UNSURE_BELOW = 0.9  # drawn products look like walls (see the test)
+    response = search(client, wall.getvalue())
+    assert response.status_code == 200 and response.context["results"]
+    assert "Nothing in the shop looks much like this photo" in response.content.decode()
+    studio = search(client, photo_of("Vitrine Men Black Casual Shoe"))
+    assert "Nothing in the shop looks much like" not in studio.content.decode()
+
+
 def test_the_page_script_gets_only_the_results(client, indexed):
     response = search(client, photo_of("Vitrine Men Black Casual Shoe"), fragment=True)
     content = response.content.decode()

@@ -99,6 +99,10 @@ class CheckoutForm(forms.ModelForm):
             "country": forms.TextInput(attrs={"autocomplete": "country-name"}),
         }
 
+    def invalid_fields(self) -> list[forms.BoundField]:
+        """The fields the shopper must correct, for the page's error summary."""
+        return [field for field in self.visible_fields() if field.errors]
+
 
 class ProductPhotoFormField(forms.ImageField):
     """A product photo in a model form (the admin's photo inline).

@@ -432,6 +432,25 @@ def test_a_photo_of_several_products_offers_each_as_a_choice(shop_page, catalogu
     assert choices.count() == count
 
 
+def test_the_results_dim_while_a_photo_search_is_busy(shop_page):
+    shop_page.goto("/search/photo/")
+    # What the results look like at the moment the search starts, and once it has answered.
+    shop_page.evaluate(
+        """() => {
+            const results = document.getElementById("photo-results");
+            window.opacities = [];
+            new MutationObserver(() => window.opacities.push(getComputedStyle(results).opacity))
+                .observe(results, { attributes: true, attributeFilter: ["aria-busy"] });
+        }"""
+    )
+    with shop_page.expect_response(is_photo_search):
+        photo_input(shop_page).set_input_files(
+            files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()}]
+        )
+    expect(shop_page.locator("#photo-results[aria-busy]")).to_have_count(0)
+    assert shop_page.evaluate("window.opacities") == ["0.5", "1"]
+
+
 def test_a_tap_on_the_photo_is_not_a_crop(new_shop_page, monkeypatch):
     searched = record_photo_searches(monkeypatch)
     page = new_shop_page(**PHONE)

@@ -1,5 +1,6 @@
 """The cart in the session, checkout, orders and their admin."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -138,6 +139,20 @@ def test_checkout_form_errors_keep_the_cart_and_show_each_problem(client):
     assert set(response.context["form"].errors) == {"email", "city"}
     assert Order.objects.count() == 0
     assert cart_lines(client) == {"Shirt": 1}
+
+
+def test_checkout_errors_are_tied_to_their_inputs_and_summed_up_first(client):
+    add(client, ProductFactory(title="Shirt"))
+    content = checkout(client, email="not-an-email", city="").content.decode()
+    ids = set(re.findall(r'\bid="([^"]+)"', content))
+    described = re.findall(r'aria-describedby="([^"]+)"', content)
+    assert described and all(set(value.split()) <= ids for value in described), described
+    assert re.search(
+        r'<input[^>]*aria-describedby="id_email_error"[^>]*aria-invalid="true"', content
+    ) or re.search(r'<input[^>]*aria-invalid="true"[^>]*aria-describedby="id_email_error"', content)
+    summary = re.search(r'<div class="error-summary"[^>]*>(.*?)</div>', content, re.S)
+    assert summary and "autofocus" in summary.group(0)  # the focus lands on what to fix
+    assert re.findall(r'href="#(id_\w+)"', summary.group(1)) == ["id_email", "id_city"]
 
 
 def test_checkout_of_an_empty_cart_goes_back_to_the_cart(client):

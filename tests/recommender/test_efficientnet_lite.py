@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 ported to Keras: the torch-free weights reader and the port itself.
+"""EfficientNet-Lite0 and -Lite2 ported to Keras: the torch-free weights reader and the ports.
 
 The sanity checks classify scikit-image's sample photos with the real ImageNet weights, so a
 wrong transpose, a missing residual or a wrong activation shows up as wrong classes; the pinned
@@ -11,6 +11,7 @@ import pickle
 import subprocess
 import sys
 import types
+from io import BytesIO
 from pathlib import Path
 from unittest import mock
 
@@ -19,10 +20,12 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from recommender.encoders.efficientnet_lite0 import (
+from recommender.encoders import load_encoder
+from recommender.encoders.efficientnet_lite import (
     EMBEDDING_DIM,
+    LITE0,
+    LITE2,
     build_model,
-    default_weights_path,
     normalise,
 )
 from recommender.encoders.torch_legacy import MAGIC_NUMBER, PROTOCOL_VERSION, load_state_dict
@@ -98,7 +101,7 @@ def _write_legacy_file(path: Path, state: dict, storages: dict[str, np.ndarray])
 
 @pytest.fixture(scope="module")
 def state_dict() -> dict[str, np.ndarray]:
-    return load_state_dict(default_weights_path())
+    return load_state_dict(LITE0.weights_path())
 
 
 def test_state_dict_has_every_tensor_with_its_shape(state_dict):
@@ -166,21 +169,22 @@ def test_a_weights_file_that_does_not_fit_the_architecture_is_refused(tmp_path, 
     _write_legacy_file(path, state, storages)
 
     with pytest.raises(ValueError, match=r"unused \['_blocks\.16\._bn1\.weight'\]"):
-        build_model(path)
+        build_model(LITE0, path)
 
 
 # -- the port ------------------------------------------------------------------------------------
 
 
-def _photo(name: str) -> np.ndarray:
-    """Resize the shorter side to 256 (bicubic) and crop the central 224x224, as in ImageNet eval."""
+def _photo(name: str, size: int = 224) -> np.ndarray:
+    """Resize the shorter side to size / 0.875 (bicubic) and crop the central square, as in
+    ImageNet evaluation."""
     image = Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
-    scale = 256 / min(image.size)
+    scale = round(size / 0.875) / min(image.size)
     image = image.resize(
         (round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC
     )
-    left, top = (image.width - 224) // 2, (image.height - 224) // 2
-    return np.asarray(image.crop((left, top, left + 224, top + 224)))
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return np.asarray(image.crop((left, top, left + size, top + size)))
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +258,32 @@ def test_normalise_maps_pixels_to_the_training_range():
     assert normalised.dtype == np.float32
     np.testing.assert_allclose(normalised[0, 0, :, 0], [-127 / 128, 0, 1])
     np.testing.assert_array_equal(normalise(pixels.astype(np.float64)), normalised)
+
+
+def test_lite2_uses_every_tensor_of_its_weights_and_sees_what_lite0_sees():
+    # Its own architecture (21 blocks, 260 pixels): a wrong stage would leave tensors unused or
+    # mis-shaped, which build_model refuses.
+    assert len(load_state_dict(LITE2.weights_path())) == 386  # ../shared/docs/ENCODERS.md
+    classifier = build_model(LITE2, include_top=True)
+    assert classifier.input_shape == (None, 260, 260, 3)
+    photos = {name: _photo(name, 260) for name in ("chelsea", "coffee", "rocket")}
+    logits = classifier.predict(normalise(np.stack(list(photos.values()))), verbose=0)
+    top5 = {name: _top5(row) for name, row in zip(photos, logits, strict=True)}
+    assert top5["chelsea"][0] in {TIGER_CAT, EGYPTIAN_CAT, TABBY}
+    assert top5["coffee"][0] == ESPRESSO
+    assert MISSILE in top5["rocket"][:2]
+
+
+@pytest.mark.slow
+def test_the_lite2_encoder_embeds_photos_in_1280_d_at_260_pixels(tmp_path):
+    encoder = load_encoder("efficientnet_lite2", cache_dir=tmp_path)
+    assert (encoder.dim, encoder.input_size) == (EMBEDDING_DIM, 260)
+    assert encoder.version.startswith(LITE2.weights_version)
+    cat = Image.fromarray(_photo("chelsea", 300))
+    buffer = BytesIO()
+    cat.save(buffer, "JPEG")
+    vector = encoder.encode_bytes(buffer.getvalue())
+    assert vector.shape == (EMBEDDING_DIM,) and np.linalg.norm(vector) == pytest.approx(1, abs=1e-5)
 
 
 LOAD_IN_A_FRESH_PROCESS = """

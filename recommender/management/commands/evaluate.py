@@ -82,7 +82,9 @@ class Command(BaseCommand):
         for kind, figures_of_kind in figures.get("shopper", {}).items():
             if not figures_of_kind:
                 continue  # no product of the sample could be photographed (no photos)
-            row = ", ".join(f"{name} {figures_of_kind[name]:.3f}" for name in SHOPPER)
+            row = ", ".join(  # photos of no product have no product to find: the note only
+                f"{name} {figures_of_kind[name]:.3f}" for name in SHOPPER if name in figures_of_kind
+            )
             self.stdout.write(f"shopper {kind}: {row}")
         self.stdout.write(f"Report: {report}")
 

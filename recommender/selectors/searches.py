@@ -97,16 +97,21 @@ def product_search_by_photo(
         candidates = encoder.encode_candidates(photo, box)
     else:
         candidates = Candidates(encoder.encode_bytes(photo, box)[None], [box or WHOLE_PHOTO])
-    matches = [_closest_match(index, vector, filters, exclude) for vector in candidates.vectors]
+    several = len(candidates.vectors) > 1
     # The catalogue itself decides what in the photo is the product: the candidate whose
-    # closest catalogue product is closest.
-    best = int(np.argmax(matches))
+    # closest catalogue product is closest (one query each; a lone candidate needs none).
+    matches = (
+        [_closest_match(index, vector, filters, exclude) for vector in candidates.vectors]
+        if several
+        else []
+    )
+    best = int(np.argmax(matches)) if matches else 0
     image = candidates.vectors[best]
     found = PhotoSearch(
         results=[],
         items=[PhotoItem(b, m) for b, m in zip(candidates.boxes[1:], matches[1:], strict=True)],
         searched=candidates.boxes[best] if best or box else None,
-        match=matches[best],
+        match=matches[best] if matches else -1.0,
     )
     image_weight, text_weight = _weights(None, None)
     text, closest = None, []
@@ -119,14 +124,16 @@ def product_search_by_photo(
         text = _borrowed_text(index, nearest) or text
     if text is None:
         results = _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
-        return replace(found, results=results)
+        match = results[0].image_score if results else -1.0  # ranked by the photo alone
+        return replace(found, results=results, match=matches[best] if matches else match)
     query = _Query.of_vectors(image, text)
     top = _top(index, query, k, image_weight, text_weight, filters, exclude)
     lead = [product_id for product_id, *_ in closest[: settings.RECOMMENDER_PHOTO_CLOSEST_FIRST]]
     results = _with_products(
         _led_by(lead, top, index, query, image_weight, text_weight)[:k], image_weight, text_weight
     )
-    return replace(found, results=results)
+    # The first round ranked by the photo alone: its first product is the closest match.
+    return replace(found, results=results, match=matches[best] if matches else closest[0][1])
 
 
 def _led_by(lead: list[int], top: list[tuple], index, query, image_weight, text_weight):

@@ -251,6 +251,33 @@ def test_search_by_photo_puts_the_photos_closest_look_alikes_first(catalogue, se
     assert all(r.score == pytest.approx(0.7 * r.image_score + 0.3 * r.text_score) for r in led)
 
 
+def test_a_weak_match_lets_more_of_the_photos_closest_look_alikes_lead(catalogue, monkeypatch):
+    from recommender.selectors import searches
+
+    product = Product.objects.get(title="Vitrine Women Green Tshirt")
+    photo = product.primary_image.image.read()
+    by_photo = product_list_by_photo(photo=photo, k=5, exclude=product.pk, borrow_text=False)
+    strong = product_list_by_photo(photo=photo, k=12, exclude=product.pk)
+    assert [r.product for r in strong[:1]] == [by_photo[0].product]
+    assert [r.product for r in strong[:5]] != [r.product for r in by_photo]  # the text reorders
+    monkeypatch.setattr(searches, "WEAK_MATCH_BELOW", 1.01)  # every match is weak
+    weak = product_list_by_photo(photo=photo, k=12, exclude=product.pk)
+    assert [r.product for r in weak[:5]] == [r.product for r in by_photo]
+    assert all(r.score == pytest.approx(0.7 * r.image_score + 0.3 * r.text_score) for r in weak)
+
+
+def test_no_look_alike_leads_when_the_setting_says_none(catalogue, monkeypatch, settings):
+    from recommender.selectors import searches
+
+    monkeypatch.setattr(searches, "WEAK_MATCH_BELOW", 1.01)
+    settings.RECOMMENDER_PHOTO_CLOSEST_FIRST = 0
+    product = Product.objects.get(title="Vitrine Women Green Tshirt")
+    found = product_list_by_photo(
+        photo=product.primary_image.image.read(), k=12, exclude=product.pk
+    )
+    assert [r.score for r in found] == sorted((r.score for r in found), reverse=True)
+
+
 def test_search_by_photo_refuses_bytes_that_are_not_a_photo(catalogue):
     with pytest.raises(UnreadableImage):
         product_list_by_photo(photo=b"%PDF-1.4 definitely not a photo")

@@ -19,6 +19,7 @@ from recommender.selectors import (
     product_list_similar_scores,
     product_search_by_photo,
 )
+from recommender.selectors.searches import LARGEST_PART_PREFERENCE
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
 from shop.selectors import ProductFilters
@@ -173,12 +174,13 @@ def test_a_product_photographed_on_a_table_is_searched_without_the_table(catalog
     # Handbags, not whatever matches the table.
     assert all(article(r.product) == "Handbags" for results in found for r in results)
     # Cut out of the photo, the handbag looks more like the catalogue's than the whole photo
-    # does (the search keeps whichever matches the catalogue better).
+    # does (the search keeps whichever matches the catalogue better, the largest part found
+    # unless another matches better by more than LARGEST_PART_PREFERENCE).
     whole = [product_list_by_photo(photo=photo, k=4, find_product=False) for photo in photos]
     gains = [
         cut[0].image_score - as_is[0].image_score for cut, as_is in zip(found, whole, strict=True)
     ]
-    assert min(gains) >= 0 and sum(gains) / len(gains) > 0.03, gains
+    assert min(gains) >= -LARGEST_PART_PREFERENCE and sum(gains) / len(gains) > 0.03, gains
 
 
 def test_a_studio_photo_is_searched_as_it_is(catalogue):
@@ -207,6 +209,35 @@ def test_each_product_in_a_photo_of_several_is_found_and_can_be_searched_on_its_
         assert all(0 <= value <= 1 for value in item.box) and item.match > 0.5
         searched = product_search_by_photo(photo=photo, box=item.box, k=3)
         assert {article(r.product) for r in searched.results} == {kind}
+
+
+def test_the_largest_part_found_is_searched_unless_another_matches_clearly_better(
+    catalogue, monkeypatch
+):
+    from recommender.quality.shopper_photos import shopper_photo
+    from recommender.selectors import searches
+
+    handbag = Product.objects.get(title="Vitrine Women Blue Handbag")
+    trouser = Product.objects.get(title="Vitrine Men Yellow Trouser")
+    photos = {n: p.primary_image.image.read() for n, p in enumerate((handbag, trouser), 1)}
+    photo = shopper_photo("several", photos, (1, 2), seed=3).jpeg
+    found = product_search_by_photo(photo=photo, k=2)
+    assert len(found.items) >= 2
+    candidates = 1 + len(found.items)  # the photo as it is, then the parts, largest first
+
+    def search_with(matches):
+        calls = iter(matches)
+        monkeypatch.setattr(searches, "_closest_match", lambda *args: next(calls))
+        return product_search_by_photo(photo=photo, k=2)
+
+    rest = [0.0] * (candidates - 3)
+    # The largest part, 0.04 behind the photo as it is and 0.03 behind the next part: chosen.
+    largest = search_with([0.80, 0.76, 0.79, *rest])
+    assert largest.searched == found.items[0].box and largest.match == 0.76
+    # Another part better by more than the preference: that one.
+    other = search_with([0.80, 0.70, 0.90, *rest])
+    assert other.searched == found.items[1].box and other.match == 0.90
+    assert LARGEST_PART_PREFERENCE == 0.06
 
 
 def test_a_studio_photo_or_the_whole_photo_on_request_has_no_items(catalogue):

@@ -451,6 +451,29 @@ def test_the_results_dim_while_a_photo_search_is_busy(shop_page):
     assert shop_page.evaluate("window.opacities") == ["0.5", "1"]
 
 
+def test_a_failed_checkout_takes_the_focus_to_a_summary_that_leads_to_each_field(
+    shop_page, transactional_db
+):
+    from tests.factories.catalogue import ProductFactory
+
+    product = ProductFactory()
+    shop_page.goto(f"/p/{product.slug}/")
+    shop_page.get_by_role("button", name="Add to cart").click()
+    expect(shop_page.get_by_role("status")).to_contain_text("Added")
+    shop_page.goto("/checkout/")
+    shop_page.get_by_label("Full name", exact=True).fill("Ada Lovelace")
+    shop_page.get_by_label("Email", exact=True).fill("not-an-email")
+    shop_page.get_by_role("button", name="Place order").click()
+
+    summary = shop_page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("heading", name="Please check these details")).to_be_visible()
+    email = shop_page.get_by_label("Email", exact=True)
+    expect(email).to_have_accessible_description(re.compile("valid email", re.I))
+    summary.get_by_role("link", name=re.compile("^Email")).click()
+    expect(email).to_be_focused()
+
+
 def test_a_tap_on_the_photo_is_not_a_crop(new_shop_page, monkeypatch):
     searched = record_photo_searches(monkeypatch)
     page = new_shop_page(**PHONE)

@@ -97,12 +97,12 @@ def product_search_by_photo(
         candidates = encoder.encode_candidates(photo, box)
     else:
         candidates = Candidates(encoder.encode_bytes(photo, box)[None], [box or WHOLE_PHOTO])
-    several = len(candidates.vectors) > 1
     # The catalogue itself decides what in the photo is the product: the candidate whose
-    # closest catalogue product is closest (one query each; a lone candidate needs none).
+    # closest catalogue product is closest (one query each; a lone candidate needs none, its
+    # match comes with its results).
     matches = (
         [_closest_match(index, vector, filters, exclude) for vector in candidates.vectors]
-        if several
+        if len(candidates.vectors) > 1
         else []
     )
     # The largest part found is most often the product photographed (a shopper frames it): it
@@ -114,7 +114,6 @@ def product_search_by_photo(
         results=[],
         items=[PhotoItem(b, m) for b, m in zip(candidates.boxes[1:], matches[1:], strict=True)],
         searched=candidates.boxes[best] if best or box else None,
-        match=matches[best] if matches else -1.0,
     )
     image_weight, text_weight = _weights(None, None)
     text, closest = None, []
@@ -127,8 +126,8 @@ def product_search_by_photo(
         text = _borrowed_text(index, nearest) or text
     if text is None:
         results = _ranked(index, _Query.of_vectors(image, None), k, 1.0, 0.0, filters, exclude)
-        match = results[0].image_score if results else -1.0  # ranked by the photo alone
-        return replace(found, results=results, match=matches[best] if matches else match)
+        alone = results[0].image_score if results else -1.0  # ranked by the photo alone
+        return replace(found, results=results, match=matches[best] if matches else alone)
     query = _Query.of_vectors(image, text)
     top = _top(index, query, k, image_weight, text_weight, filters, exclude)
     # The first round ranked by the photo alone: its first product is the closest match.

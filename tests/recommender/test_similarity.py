@@ -190,14 +190,19 @@ def test_a_studio_photo_is_searched_as_it_is(catalogue):
     assert found[0].image_score == pytest.approx(1, abs=1e-4)
 
 
-def test_each_product_in_a_photo_of_several_is_found_and_can_be_searched_on_its_own(catalogue):
+def handbag_and_trouser_photo() -> bytes:
+    """A shopper's photo of the blue handbag beside the yellow trouser, on a surface."""
     from recommender.quality.shopper_photos import shopper_photo
 
-    handbag = Product.objects.get(title="Vitrine Women Blue Handbag")
-    trouser = Product.objects.get(title="Vitrine Men Yellow Trouser")
+    titles = ("Vitrine Women Blue Handbag", "Vitrine Men Yellow Trouser")
+    products = [Product.objects.get(title=title) for title in titles]
     # Keyed 1, 2 rather than by pk: the photo's layout is drawn from its keys.
-    photos = {n: p.primary_image.image.read() for n, p in enumerate((handbag, trouser), 1)}
-    photo = shopper_photo("several", photos, (1, 2), seed=3).jpeg
+    photos = {n: p.primary_image.image.read() for n, p in enumerate(products, 1)}
+    return shopper_photo("several", photos, (1, 2), seed=3).jpeg
+
+
+def test_each_product_in_a_photo_of_several_is_found_and_can_be_searched_on_its_own(catalogue):
+    photo = handbag_and_trouser_photo()
     found = product_search_by_photo(photo=photo, k=4)
     assert len(found.items) >= 2
     assert found.searched in [item.box for item in found.items]  # one of them, not the room
@@ -214,13 +219,9 @@ def test_each_product_in_a_photo_of_several_is_found_and_can_be_searched_on_its_
 def test_the_largest_part_found_is_searched_unless_another_matches_clearly_better(
     catalogue, monkeypatch
 ):
-    from recommender.quality.shopper_photos import shopper_photo
     from recommender.selectors import searches
 
-    handbag = Product.objects.get(title="Vitrine Women Blue Handbag")
-    trouser = Product.objects.get(title="Vitrine Men Yellow Trouser")
-    photos = {n: p.primary_image.image.read() for n, p in enumerate((handbag, trouser), 1)}
-    photo = shopper_photo("several", photos, (1, 2), seed=3).jpeg
+    photo = handbag_and_trouser_photo()
     found = product_search_by_photo(photo=photo, k=2)
     assert len(found.items) >= 2
     candidates = 1 + len(found.items)  # the photo as it is, then the parts, largest first

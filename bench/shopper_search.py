@@ -5,7 +5,7 @@ product in the photo, side by side on the same photos in one run.
     .venv/bin/python manage.py reindex
     .venv/bin/python -m bench.shopper_search [--queries 100] [--seed 0]
 
-The photos are the evaluation's shopper photos (recommender/quality/shopper_photos.py) of a
+The photos are the evaluation's shopper photos (recommender/shopper_photos.py) of a
 fixed sample of the catalogue in the database. "Whole photo" is search by photo as it was
 before localisation (``find_product=False``, no look-alike first); "shop" is the search as
 served. Each photo is searched both ways, alternately, so that the machine's noise falls on
@@ -35,9 +35,9 @@ def main() -> None:
 
     from django.test import override_settings
 
-    from recommender.quality.shopper_photos import shopper_photo
     from recommender.quality.shopper_search import product_photos, shopper_queries
     from recommender.selectors import product_list_by_photo
+    from recommender.shopper_photos import shopper_photo
     from shop.models import Product
 
     catalogue = sorted(Product.objects.filter(is_active=True).values_list("pk", flat=True))

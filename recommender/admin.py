@@ -18,13 +18,13 @@ from django.urls import path
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, insights
 from recommender.quality.report import METRICS, SHOPPER
-from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS, NOTHING
 from recommender.queueing import products_reembed
 from recommender.selectors import (
     product_annotate_embedding_status,
     product_embedding_get,
     product_list_photo_duplicates,
 )
+from recommender.shopper_photos import KIND_DESCRIPTIONS, KINDS, NOTHING
 from shop.admin.catalogue import ProductAdmin
 from shop.models import Product
 

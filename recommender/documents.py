@@ -29,12 +29,21 @@ def product_text(product: Product, category_names: dict[int, list[str]] | None =
 COLOUR_PLACEHOLDERS = {"na", "n/a", "none", "unknown", "-"}
 
 
+COLOUR_TOKEN_PREFIX = "colour:"
+
+
+def colour_token(colour: str) -> str | None:
+    """The field token of a catalogue colour; None for a colour that says nothing."""
+    colour = colour.strip().lower()
+    known = colour and colour not in COLOUR_PLACEHOLDERS
+    return f"{COLOUR_TOKEN_PREFIX}{colour}" if known else None
+
+
 def product_fields(product: Product) -> list[str]:
     """The catalogue facts that place a product exactly: its own category and its colour."""
     fields = [f"category:{product.category_id}"] if product.category_id else []
-    colour = product.colour.strip().lower()
-    known = colour and colour not in COLOUR_PLACEHOLDERS
-    return fields + ([f"colour:{colour}"] if known else [])
+    colour = colour_token(product.colour)
+    return fields + ([colour] if colour else [])
 
 
 def category_paths() -> dict[int, list[str]]:

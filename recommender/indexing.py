@@ -17,6 +17,7 @@ from recommender.encoders import ImageEncoder, choose_encoder
 from recommender.encoders.preprocessing import PREPROCESSING_VERSION
 from recommender.encoding import IndexOutdated, encoder_for, encoder_load
 from recommender.models import ProductEmbedding, VectorIndex
+from recommender.shopper_index import index_shopper_space, index_shopper_space_learn
 from recommender.text_index import sparse_vector, text_index_fit
 from shop.models import Product, ProductImage
 
@@ -56,6 +57,7 @@ def index_build(*, encoder: str | None = None, progress: Progress = None) -> Vec
         _embed(index, image_encoder, batch, force=False)
         if progress:
             progress(len(batch))
+    index_shopper_space_learn(index, image_encoder)
     index_switch(index=index)
     with connection.cursor() as cursor:
         # Fresh statistics: without them the planner may scan every row instead of the HNSW.
@@ -100,6 +102,11 @@ def product_embeddings_refresh(*, product_ids: Iterable[int], force: bool = Fals
         _embed(index, encoder, product_ids, force=force)
 
 
+def _outdated(row: ProductEmbedding, photo: ProductImage) -> bool:
+    # A row without a colour was indexed before photos had one: encoding again gives it.
+    return row.image_sha256 != photo.sha256 or row.status != "done" or row.colour is None
+
+
 def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *, force: bool):
     products = {p.pk: p for p in _products(product_ids)}
     existing = {
@@ -125,8 +132,14 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
             row.text = sparse_vector(texts[position]) if texts[position].nnz else None
         photo = product.primary_image
         if photo is None:
-            row.image, row.image_sha256, row.status, row.error = None, "", "done", ""
-        elif force or row.image_sha256 != photo.sha256 or row.status != "done":
+            row.image, row.colour, row.image_sha256, row.status, row.error = (
+                None,
+                None,
+                "",
+                "done",
+                "",
+            )
+        elif _outdated(row, photo) or force:
             photos.append((product.pk, photo))
         rows[product.pk] = row
 
@@ -137,16 +150,21 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
                     yield product_id, handle.read()
             except OSError as error:
                 row = rows[product_id]
-                row.status, row.error, row.image = "failed", f"photo unreadable: {error}", None
+                row.status, row.error = "failed", f"photo unreadable: {error}"
+                row.image = row.colour = None
 
     sha = {product_id: photo.sha256 for product_id, photo in photos}
     for batch in encoder.encode_stream(photo_bytes()):
-        for product_id, vector in zip(batch.keys, batch.vectors, strict=True):
+        for product_id, vector, colour in zip(
+            batch.keys, batch.vectors, batch.colours, strict=True
+        ):
             row = rows[product_id]
             row.image, row.image_sha256, row.status, row.error = vector, sha[product_id], "done", ""
+            row.colour = colour
         for product_id, reason in batch.failures:
             row = rows[product_id]
-            row.image, row.image_sha256, row.status, row.error = (
+            row.image, row.colour, row.image_sha256, row.status, row.error = (
+                None,
                 None,
                 sha[product_id],
                 "failed",
@@ -154,8 +172,10 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
             )
             logger.warning("Product %s: %s", product_id, reason)
 
+    space = index_shopper_space(index)
     for row in rows.values():
         row.image_projected = None if row.image is None else projection.project(row.image)
+        row.image_shopper = None if row.image is None or space is None else space.apply(row.image)
     ProductEmbedding.objects.bulk_create(
         rows.values(),
         update_conflicts=True,
@@ -163,6 +183,8 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
         update_fields=[
             "image",
             "image_projected",
+            "image_shopper",
+            "colour",
             "text",
             "image_sha256",
             "status",

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HalfVectorField, HnswIndex, SparseVectorField, VectorField
 
-from recommender import projection
+from recommender import projection, shopper_space
 from shop.models import Product
 
 # TF-IDF vocabulary size: text vectors are sparse vectors of this many dimensions.
@@ -13,6 +13,7 @@ TEXT_DIMENSIONS = 1 << 17
 # Vector columns: the HNSW index searches a short projection of each image vector
 # (recommender/projection.py), and the full vectors rank what it proposes exactly.
 PROJECTED_DIMENSIONS = projection.DIMENSIONS
+SHOPPER_DIMENSIONS = shopper_space.DIMENSIONS
 
 
 class VectorIndex(models.Model):
@@ -36,6 +37,9 @@ class VectorIndex(models.Model):
     text_fitted_at = models.DateTimeField(null=True, blank=True)
     # The latest catalogue change the text model does not cover yet; a refit clears it.
     text_changed_at = models.DateTimeField(null=True, blank=True)
+    # The shopper space learnt at build (``shopper_space.ShopperSpace.to_bytes``): None for a
+    # catalogue too small to learn from, or an index built before it existed.
+    shopper_space = models.BinaryField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     live_since = models.DateTimeField(null=True, blank=True)
 
@@ -49,6 +53,20 @@ class VectorIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.encoder} index #{self.pk} ({self.state})"
+
+
+def _hnsw(column, opclass: str | None = None, *, name: str | None = None) -> HnswIndex:
+    """An HNSW index (pgvector's defaults: m 16, ef_construction 64) on a column, or on an
+    expression such as ``OpClass``."""
+    if opclass is None:
+        return HnswIndex(column, name=name, m=16, ef_construction=64)
+    return HnswIndex(
+        fields=[column],
+        opclasses=[opclass],
+        name=name or f"{column}_hnsw",
+        m=16,
+        ef_construction=64,
+    )
 
 
 class ProductEmbedding(models.Model):
@@ -70,7 +88,12 @@ class ProductEmbedding(models.Model):
     image = VectorField(null=True, blank=True)
     # What the HNSW index searches: ``projection.project(image)``.
     image_projected = HalfVectorField(dimensions=PROJECTED_DIMENSIONS, null=True, blank=True)
+    # The image vector in the index's shopper space: what search by photo ranks by.
+    image_shopper = HalfVectorField(dimensions=SHOPPER_DIMENSIONS, null=True, blank=True)
     text = SparseVectorField(dimensions=TEXT_DIMENSIONS, null=True, blank=True)
+    # The photo's dominant colour in CIELAB (``encoders.colour``): a shopper's photo is given
+    # the colour name of the catalogue photos nearest to its own colour.
+    colour = VectorField(dimensions=3, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -79,19 +102,10 @@ class ProductEmbedding(models.Model):
         ]
         indexes = [
             # halfvec: half the size of the graph, and within float16 rounding for a proposal.
-            HnswIndex(
-                fields=["image_projected"],
-                opclasses=["halfvec_cosine_ops"],
-                name="image_projected_hnsw",
-                m=16,
-                ef_construction=64,
-            ),
-            HnswIndex(
-                OpClass("text", name="sparsevec_cosine_ops"),
-                name="text_hnsw",
-                m=16,
-                ef_construction=64,
-            ),
+            _hnsw("image_projected", "halfvec_cosine_ops"),
+            _hnsw(OpClass("text", name="sparsevec_cosine_ops"), name="text_hnsw"),
+            _hnsw("image_shopper", "halfvec_cosine_ops"),
+            _hnsw("colour", "vector_l2_ops"),
             models.Index(fields=["index", "status"], name="embedding_status"),
         ]
 

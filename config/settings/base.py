@@ -235,6 +235,10 @@ RECOMMENDER_PHOTO_CLOSEST_FIRST = env.int("RECOMMENDER_PHOTO_CLOSEST_FIRST", def
 # product's image cosine is below this: on fashion-dev's tuning half, 56% of photos with no
 # product and 1% of shopper photos of products (docs/evaluation/README.md).
 RECOMMENDER_PHOTO_UNSURE_BELOW = env.float("RECOMMENDER_PHOTO_UNSURE_BELOW", default=0.5)
+# reindex photographs this many products the way shoppers do and learns from them where a
+# shopper's photo lands (recommender/shopper_space.py): about 0.15 s each per kind on 2 cores.
+# Under 20: search by photo ranks in the encoder's own space.
+RECOMMENDER_SHOPPER_SPACE_PRODUCTS = env.int("RECOMMENDER_SHOPPER_SPACE_PRODUCTS", default=500)
 # Seconds without catalogue changes before the text model is refitted (many edits, one refit).
 RECOMMENDER_TEXT_REFIT_DELAY = env.int("RECOMMENDER_TEXT_REFIT_DELAY", default=30)
 RECOMMENDER_SWEEP_SECONDS = env.int("RECOMMENDER_SWEEP_SECONDS", default=300)

@@ -13,6 +13,10 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "test-media")))
 # Messages stay in the test process; a test that runs a real worker points both at Redis.
 CELERY_BROKER_URL = "memory://"
 
+# Learning a shopper space photographs products at each index build (~20 s for the drawn
+# catalogue): the tests of it ask for it (tests/recommender/test_shopper_space.py).
+RECOMMENDER_SHOPPER_SPACE_PRODUCTS = 0
+
 # Serve static files from the app folders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

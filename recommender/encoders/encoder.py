@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from recommender.encoders.colour import photo_colours
 from recommender.encoders.localisation import product_cutouts
 from recommender.encoders.preprocessing import (
     INPUT_SIZE,
@@ -47,6 +48,7 @@ class Candidates:
 
     vectors: np.ndarray
     boxes: list[Box]
+    colours: np.ndarray  # (len(boxes), 3) each region's dominant colour, CIELAB
 
 
 def _within(region: Box, inner: Box) -> Box:
@@ -65,6 +67,8 @@ class EncodedBatch:
     keys: list[Hashable]
     vectors: np.ndarray  # (len(keys), dim) float32, unit length
     failures: list[tuple[Hashable, str]] = field(default_factory=list)
+    # (len(keys), 3) each photo's dominant colour, CIELAB (``colour.photo_colours``)
+    colours: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
 
 
 class ImageEncoder:
@@ -123,20 +127,25 @@ class ImageEncoder:
         """
         return self.encode(self.decode(data, box)[None])[0]
 
-    def encode_candidates(self, data: bytes, box: Box | None = None) -> Candidates:
+    def encode_candidates(
+        self, data: bytes, box: Box | None = None, *, find_products: bool = True
+    ) -> Candidates:
         """A shopper's photo as candidate products, one forward pass for all: the photo (or
-        its ``box``) as it is, then each product found in it cut out onto white
-        (``localisation``). Raises ``UnreadableImage``."""
+        its ``box``) as it is, then (``find_products``) each product found in it cut out onto
+        white (``localisation``). Raises ``UnreadableImage``."""
         image = upright(data, size=self.input_size, box=box)
-        cutouts = product_cutouts(image)
+        cutouts = product_cutouts(image) if find_products else []
         region = box or WHOLE_PHOTO
-        inputs = [
-            model_input(c, size=self.input_size, fit=self.fit)
-            for c in [image, *(c.image for c in cutouts)]
-        ]
+        inputs = np.stack(
+            [
+                model_input(c, size=self.input_size, fit=self.fit)
+                for c in [image, *(c.image for c in cutouts)]
+            ]
+        )
         return Candidates(
-            vectors=self.encode(np.stack(inputs)),
+            vectors=self.encode(inputs),
             boxes=[region, *(_within(region, cutout.box) for cutout in cutouts)],
+            colours=photo_colours(inputs),
         )
 
     def encode_stream(
@@ -169,8 +178,10 @@ class ImageEncoder:
 
     def _encode_decoded(self, decoded) -> EncodedBatch:
         keys, arrays, failures = decoded
-        vectors = self.encode(np.stack(arrays)) if arrays else np.zeros((0, self.dim), np.float32)
-        return EncodedBatch(keys, vectors, failures)
+        if not arrays:
+            return EncodedBatch(keys, np.zeros((0, self.dim), np.float32), failures)
+        images = np.stack(arrays)
+        return EncodedBatch(keys, self.encode(images), failures, photo_colours(images))
 
 
 def _built(model):

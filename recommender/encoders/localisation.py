@@ -26,6 +26,7 @@ SEGMENT_ITERATIONS = 2
 # The frame's outer band starts as background: a shopper centres the product, rarely at the edge.
 FRAME_MARGIN = 0.04
 MAX_CANDIDATES = 3
+GRABCUT_SEED = 0
 MIN_CANDIDATE_SHARE = 0.02  # of the photo's area: smaller parts are specks, not products
 # A photo whose edge is this white is a product on white already.
 WHITE_EDGE_SHARE = 0.9
@@ -55,6 +56,9 @@ def product_cutouts(image: Image.Image) -> list[Cutout]:
         int(height * (1 - 2 * FRAME_MARGIN)),
     )
     background_model, foreground_model = np.zeros((1, 65)), np.zeros((1, 65))
+    # GrabCut starts its colour models from k-means on OpenCV's per-thread random generator:
+    # seeded, one photo is always cut the same way, whatever ran before it on the thread.
+    cv2.setRNGSeed(GRABCUT_SEED)
     cv2.grabCut(
         pixels,
         mask,

@@ -20,15 +20,11 @@ from io import BytesIO
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
-from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.color import deltaE_ciede2000
 
+from recommender.encoders.colour import dominant_colour, foreground_mask
 from shop.photo_decoding import load_reduced, to_rgb
 
-# How far (0-255, any channel) a pixel may stray from the backdrop's colour and still be
-# backdrop. Looser than the encoder's border trim: JPEG ringing and soft shadows are not the
-# product.
-BACKGROUND_TOLERANCE = 24
 # Descriptors are read from the photo at this size (shorter side at least): plenty for a
 # colour and a silhouette, and 4,000 photos take seconds.
 LOOK_SIZE = 128
@@ -36,8 +32,6 @@ SILHOUETTE_SIDE = 32
 # Two colours "agree" under this CIEDE2000 distance: about where two shades stop passing for
 # one colour name (1 is a just-noticeable difference; 10-20 reads as "similar colour").
 COLOUR_MATCH_DELTA_E = 15.0
-# Foreground colours are counted in Lab bins this wide; the fullest bin is the dominant one.
-LAB_BIN = 8.0
 
 
 @dataclass(frozen=True)
@@ -46,36 +40,11 @@ class Look:
     silhouette: np.ndarray  # bool (SILHOUETTE_SIDE, SILHOUETTE_SIDE)
 
 
-def foreground_mask(rgb: np.ndarray) -> np.ndarray:
-    """Pixels of the product in a studio photo: everything but the backdrop, which is the
-    region joined to the photo's edge in the edge's own colour (white, or the light grey of
-    many fashion shots); holes filled, specks dropped. A photo whose edge is all product (a
-    close-up) is all foreground."""
-    pixels = rgb.astype(np.int16)
-    edge = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    backdrop = np.median(edge, axis=0)
-    similar = np.abs(pixels - backdrop).max(axis=2) <= BACKGROUND_TOLERANCE
-    regions, _ = ndimage.label(similar)
-    touching = np.unique(np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]]))
-    mask = ~np.isin(regions, touching[touching > 0])
-    mask = ndimage.binary_fill_holes(mask)
-    mask = ndimage.binary_opening(mask, structure=np.ones((3, 3), bool))  # keeps corners
-    return mask if mask.any() else np.ones(mask.shape, dtype=bool)
-
-
 def look_of(photo: bytes) -> Look:
     with Image.open(BytesIO(photo)) as image:
         rgb = np.asarray(to_rgb(load_reduced(image, at_least=LOOK_SIZE)))
     mask = foreground_mask(rgb)
     return Look(colour=dominant_colour(rgb, mask), silhouette=silhouette(mask))
-
-
-def dominant_colour(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The mean Lab colour of the fullest Lab bin among the foreground pixels."""
-    lab = rgb2lab(rgb[mask].reshape(-1, 1, 3)).reshape(-1, 3)
-    bins = np.floor(lab / LAB_BIN).astype(np.int32)
-    _, inverse, counts = np.unique(bins, axis=0, return_inverse=True, return_counts=True)
-    return lab[inverse.ravel() == counts.argmax()].mean(axis=0)
 
 
 def silhouette(mask: np.ndarray) -> np.ndarray:

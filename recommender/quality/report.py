@@ -11,7 +11,7 @@ from html import escape
 from io import BytesIO
 
 from recommender.quality.looks import COLOUR_MATCH_DELTA_E
-from recommender.quality.shopper_photos import KIND_DESCRIPTIONS, KINDS, NOTHING
+from recommender.shopper_photos import KIND_DESCRIPTIONS, KINDS, NOTHING
 
 METRICS = [
     "p10_article",

@@ -1,6 +1,6 @@
 """Search by photo as shoppers use it: the shopper-photo tasks of ../shared/docs/EVALUATION.md.
 
-For each kind (recommender/quality/shopper_photos.py) and each query product: is the
+For each kind (recommender/shopper_photos.py) and each query product: is the
 photographed product found (``hit1``, ``hit10``: it is in the catalogue, not excluded), and
 how many of the top 10 share its article type and colour with it excluded (``p10_article``,
 ``p10_article_colour``). Both searches go through the search-by-photo code path as served.
@@ -19,14 +19,14 @@ from PIL import Image
 
 from recommender.quality.metrics import K, QueryResult, Truth, score
 from recommender.quality.progress import StageProgress, stage_counter
-from recommender.quality.shopper_photos import (
+from recommender.selectors import product_list_by_photo, product_search_by_photo
+from recommender.shopper_photos import (
     KINDS,
     NOTHING,
     ShopperPhoto,
     empty_photo,
     shopper_photo,
 )
-from recommender.selectors import product_list_by_photo, product_search_by_photo
 from shop.models import Product
 
 DEFAULT_SHOPPER_QUERIES = 300

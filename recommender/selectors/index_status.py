@@ -1,4 +1,4 @@
-"""Which index is live, its text model, and each product's embedding in it."""
+"""Which index is live, its text model and shopper space, and each product's embedding in it."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from recommender.models import ProductEmbedding, VectorIndex
+from recommender.shopper_space import ShopperSpace
 from shop.models import Product
 
 
 def index_live() -> VectorIndex | None:
-    """The live index, its text model left in the database (``text_model_get`` has it)."""
-    return VectorIndex.objects.defer("text_model").filter(state=VectorIndex.State.LIVE).first()
+    """The live index, its text model and shopper space left in the database
+    (``text_model_get`` and ``shopper_space_get`` have them)."""
+    live = VectorIndex.objects.defer("text_model", "shopper_space")
+    return live.filter(state=VectorIndex.State.LIVE).first()
 
 
 # Parsed text models by (index, fit time): a fit is read and parsed once per process.
@@ -27,6 +30,20 @@ def text_model_get(index: VectorIndex) -> dict | None:
     return _text_models[key]
 
 
+# An index's shopper space never changes once built: read and parsed once per process.
+_shopper_spaces: dict[tuple[int, object], ShopperSpace | None] = {}
+
+
+def shopper_space_get(index: VectorIndex) -> ShopperSpace | None:
+    key = (index.pk, index.created_at)
+    if key not in _shopper_spaces:
+        data = VectorIndex.objects.filter(pk=index.pk).values_list("shopper_space", flat=True)
+        stored = data.first()
+        _shopper_spaces.clear()  # only the live index's is ever asked for
+        _shopper_spaces[key] = ShopperSpace.from_bytes(bytes(stored)) if stored else None
+    return _shopper_spaces[key]
+
+
 def product_embedding_get(
     *, product: Product
 ) -> tuple[VectorIndex, ProductEmbedding | None] | None:
@@ -35,7 +52,7 @@ def product_embedding_get(
     if index is None:
         return None
     row = ProductEmbedding.objects.filter(index=index, product=product).defer(
-        "image", "image_projected", "text"
+        "image", "image_projected", "image_shopper", "colour", "text"
     )
     return index, row.first()
 

@@ -70,6 +70,22 @@ class _Query:
     image: Expression | None = None
     projected: Expression | None = None
     text: Expression | None = None
+    # The columns ``image`` is ranked against, and ``projected`` proposed from: the encoder's
+    # space, or the shopper space (both the same short vector there).
+    image_field: str = "image"
+    projected_field: str = "image_projected"
+
+    @classmethod
+    def of_shopper_photo(cls, image: np.ndarray, text: SparseVector | None) -> _Query:
+        """A shopper's photo in the index's shopper space (``ShopperSpace.apply``)."""
+        shopper = _typed(HalfVector(image), "image_shopper")
+        return cls(
+            image=shopper,
+            projected=shopper,
+            text=None if text is None else _typed(text, "text"),
+            image_field="image_shopper",
+            projected_field="image_shopper",
+        )
 
     @classmethod
     def of_vectors(cls, image: np.ndarray | None, text: SparseVector | None) -> _Query:
@@ -113,7 +129,7 @@ def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=No
         embeddings.filter(**{f"{field}__isnull": False})
         .order_by(CosineDistance(field, vector))
         .values("product_id")[:candidates]
-        for field, vector in (("image_projected", query.projected), ("text", query.text))
+        for field, vector in ((query.projected_field, query.projected), ("text", query.text))
         if vector is not None
     ]
     if not proposals:
@@ -137,10 +153,13 @@ def _scored(index, query: _Query, product_ids, image_weight: float, text_weight:
     subquery), unordered."""
     zero = Value(0.0, output_field=FloatField())
     scores = {
-        f"{field}_score": zero
+        f"{name}_score": zero
         if vector is None
         else Coalesce(1.0 - CosineDistance(field, vector), zero)
-        for field, vector in (("image", query.image), ("text", query.text))
+        for name, field, vector in (
+            ("image", query.image_field, query.image),
+            ("text", "text", query.text),
+        )
     }
     return (
         ProductEmbedding.objects.filter(index=index, product_id__in=product_ids)

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from recommender.models import EvaluationRun
 from recommender.quality.report import render
-from recommender.quality.shopper_photos import KIND_DESCRIPTIONS
+from recommender.shopper_photos import KIND_DESCRIPTIONS
 from tests.factories.staff import staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

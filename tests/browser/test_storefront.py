@@ -355,7 +355,7 @@ def test_crop_box_moves_and_resizes_from_the_keyboard_and_refreshes_results(
 
 
 def shopper_photo_of(catalogue, kind: str, products: list[Product]) -> bytes:
-    from recommender.quality.shopper_photos import shopper_photo
+    from recommender.shopper_photos import shopper_photo
 
     # Keyed 1, 2... rather than by pk: the photo's layout is drawn from its keys.
     photos = {n: catalogue.photo(p.external_id) for n, p in enumerate(products, 1)}

@@ -60,3 +60,23 @@ def test_a_blank_wall_or_pure_noise_offers_no_product_and_no_error():
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), np.uint8))
     sliver = Image.new("RGB", (16, 2000), (10, 200, 30))  # shrinks to 1 x 160: nothing to cut
     assert product_cutouts(wall) == product_cutouts(noise) == product_cutouts(sliver) == []
+
+
+def test_a_photo_is_always_cut_the_same_way_whatever_was_cut_before():
+    from io import BytesIO
+
+    from recommender.encoders.preprocessing import upright
+    from recommender.shopper_photos import shopper_photo
+    from shop.sample_catalogue import _draw
+
+    def drawn(shape, rgb) -> bytes:
+        buffer = BytesIO()
+        _draw(shape, rgb).save(buffer, "JPEG")
+        return buffer.getvalue()
+
+    photos = {1: drawn("bag", (40, 80, 190)), 2: drawn("shoe", (200, 40, 40))}
+    photo = upright(shopper_photo("several", photos, (1, 2), seed=3).jpeg)
+    first = [c.box for c in product_cutouts(photo)]
+    for seed in range(3):  # other photos cut on the same thread meanwhile
+        product_cutouts(upright(shopper_photo("surface", photos, (2,), seed=seed).jpeg))
+    assert [c.box for c in product_cutouts(photo)] == first

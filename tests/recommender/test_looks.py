@@ -2,14 +2,12 @@
 
 from io import BytesIO
 
-import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from recommender.quality.looks import (
     COLOUR_MATCH_DELTA_E,
     colour_distance,
-    foreground_mask,
     look_of,
     look_score,
     shape_overlap,
@@ -25,18 +23,6 @@ def drawing(colour, shape: str = "square", *, size=(120, 160), jpeg: bool = True
     buffer = BytesIO()
     image.save(buffer, "JPEG" if jpeg else "PNG", quality=92)
     return buffer.getvalue()
-
-
-def test_the_foreground_is_the_product_without_its_white_background():
-    rgb = np.full((50, 60, 3), 255, np.uint8)
-    rgb[10:30, 20:40] = (200, 40, 40)
-    rgb[15:20, 25:30] = 255  # a white logo inside the product stays product
-    mask = foreground_mask(rgb)
-    assert mask[10:30, 20:40].all() and mask.sum() == 20 * 20
-
-
-def test_a_photo_without_white_is_all_foreground():
-    assert foreground_mask(np.full((8, 8, 3), 90, np.uint8)).all()
 
 
 def test_the_dominant_colour_is_the_products_not_the_backgrounds():

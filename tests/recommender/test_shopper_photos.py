@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recommender.quality.shopper_photos import FRAME, KINDS, shopper_photo
 from recommender.quality.shopper_search import shopper_queries
+from recommender.shopper_photos import FRAME, KINDS, shopper_photo
 from tests.recommender.test_looks import drawing
 
 RED, BLUE, GREEN = (210, 30, 30), (30, 60, 210), (30, 170, 60)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from PIL import Image
+from skimage.color import deltaE_ciede2000, rgb2lab
 
 from recommender import projection
 from recommender.encoders import UnreadableImage
@@ -22,6 +23,7 @@ from recommender.selectors import (
 from recommender.selectors.searches import LARGEST_PART_PREFERENCE
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
+from shop.sample_catalogue import COLOURS, _draw
 from shop.selectors import ProductFilters
 from shop.services import catalogue_import
 
@@ -53,6 +55,9 @@ def test_index_build_records_its_encoder_and_embeds_every_product(catalogue):
     for row in rows[:5]:
         expected = projection.project(np.asarray(row.image))
         np.testing.assert_allclose(np.asarray(row.image_projected), expected, atol=1e-3)
+    # Each photo's own colour, CIELAB: the drawing's, not the white around it.
+    red = rows.get(product__title="Vitrine Men Red Tshirt").colour
+    assert deltaE_ciede2000(red, rgb2lab(np.array([[COLOURS["Red"]]], np.uint8))[0, 0]) < 3
 
 
 def test_rail_has_k_products_never_itself_with_both_scores(catalogue):
@@ -121,6 +126,18 @@ def test_a_broken_photo_marks_only_that_product_failed(catalogue, media_root):
     assert rows[fine.pk].status == "done" and rows[fine.pk].image_sha256 == "1" * 64
 
 
+def test_a_product_indexed_before_photos_had_a_colour_gets_one_on_refresh(catalogue):
+    # An index built before this version: no colours, search by photo as before.
+    before = product_list_by_photo(photo=drawn_photo("bag", (120, 20, 20)), k=8)
+    ProductEmbedding.objects.update(colour=None)
+    product = Product.objects.get(title="Vitrine Women Blue Handbag")
+    after = product_list_by_photo(photo=drawn_photo("bag", (120, 20, 20)), k=8)
+    assert [r.product for r in after] != [r.product for r in before]
+    product_embeddings_refresh(product_ids=[product.pk])
+    row = ProductEmbedding.objects.get(index=catalogue, product=product)
+    assert row.colour is not None and row.status == "done"
+
+
 def test_unchanged_photos_are_not_encoded_again(catalogue, monkeypatch):
     from recommender import services
 
@@ -163,7 +180,7 @@ def test_search_by_photo_borrows_the_text_of_the_products_it_resembles(catalogue
 
 
 def test_a_product_photographed_on_a_table_is_searched_without_the_table(catalogue):
-    from recommender.quality.shopper_photos import shopper_photo
+    from recommender.shopper_photos import shopper_photo
 
     product = Product.objects.get(title="Vitrine Women Blue Handbag")
     photos = [
@@ -183,6 +200,24 @@ def test_a_product_photographed_on_a_table_is_searched_without_the_table(catalog
     assert min(gains) >= -LARGEST_PART_PREFERENCE and sum(gains) / len(gains) > 0.03, gains
 
 
+def drawn_photo(shape: str, rgb) -> bytes:
+    """A product of the drawn catalogue's shape in a colour of one's own."""
+    buffer = BytesIO()
+    _draw(shape, rgb).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_a_photos_own_colour_counts_in_its_search(catalogue):
+    # A dark yellow T-shirt. By image, its closest look-alikes are blue (the encoder sees the
+    # shape more than the colour), and they lend their colour words; its own pixels say yellow.
+    results = product_search_by_photo(photo=drawn_photo("tshirt", (150, 130, 30)), k=6).results
+    yellow = [r for r in results if r.product.colour == "Yellow"]
+    others = [r for r in results if r.product.colour != "Yellow"]
+    assert len(yellow) == 2 and all(article(r.product) == "Tshirts" for r in results)
+    assert max(r.image_score for r in others) > max(r.image_score for r in yellow)
+    assert min(r.text_score for r in yellow) > max(r.text_score for r in others)
+
+
 def test_a_studio_photo_is_searched_as_it_is(catalogue):
     product = Product.objects.get(title="Vitrine Men Red Tshirt")
     found = product_list_by_photo(photo=product.primary_image.image.read(), k=2)
@@ -192,7 +227,7 @@ def test_a_studio_photo_is_searched_as_it_is(catalogue):
 
 def handbag_and_trouser_photo() -> bytes:
     """A shopper's photo of the blue handbag beside the yellow trouser, on a surface."""
-    from recommender.quality.shopper_photos import shopper_photo
+    from recommender.shopper_photos import shopper_photo
 
     titles = ("Vitrine Women Blue Handbag", "Vitrine Men Yellow Trouser")
     products = [Product.objects.get(title=title) for title in titles]
@@ -242,7 +277,7 @@ def test_the_largest_part_found_is_searched_unless_another_matches_clearly_bette
 
 
 def test_a_studio_photo_or_the_whole_photo_on_request_has_no_items(catalogue):
-    from recommender.quality.shopper_photos import shopper_photo
+    from recommender.shopper_photos import shopper_photo
 
     product = Product.objects.get(title="Vitrine Women Blue Handbag")
     studio = product_search_by_photo(photo=product.primary_image.image.read(), k=3)

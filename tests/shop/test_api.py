@@ -295,8 +295,8 @@ def test_photo_search_refuses_bad_uploads_with_a_clear_message(api):
 def test_photo_search_items_returns_the_products_found_and_searches_a_chosen_one(
     api, sample_catalogue
 ):
-    from recommender.quality.shopper_photos import shopper_photo
     from recommender.services import index_build
+    from recommender.shopper_photos import shopper_photo
 
     index_build(encoder="efficientnet_lite0")
     handbag = Product.objects.get(title="Vitrine Women Blue Handbag")

@@ -115,7 +115,7 @@ def test_crop_box_searches_for_the_selected_item(client, indexed):
 
 
 def shopper_photo_of(kind: str, *titles: str) -> bytes:
-    from recommender.quality.shopper_photos import shopper_photo
+    from recommender.shopper_photos import shopper_photo
 
     products = [Product.objects.get(title=title) for title in titles]
     # Keyed 1, 2... rather than by pk: the photo's layout is drawn from its keys.

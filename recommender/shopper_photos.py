@@ -8,8 +8,10 @@ kinds of ../shared/docs/EVALUATION.md ("Shopper photos"):
 - ``detail``: a close-up, about 60% of the product's width and height;
 - ``several``: two or three products side by side on a surface (each the target in turn).
 
-Backgrounds are procedural, clutter is cut from the catalogue's own photos: never
-scikit-image's sample photos (kept for independent checks). No Django here.
+``evaluate`` searches with them; ``reindex`` learns from them where a shopper's photo of a product
+lands (recommender/shopper_space.py), with its own seed. Backgrounds are procedural, clutter is
+cut from the catalogue's own photos: never scikit-image's sample photos (kept for independent
+checks). No Django here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 from scipy import ndimage
 
-from recommender.quality.looks import foreground_mask
+from recommender.encoders.colour import foreground_mask
 from shop.photo_decoding import load_reduced, to_rgb
 
 KINDS = ("surface", "scene", "detail", "several")

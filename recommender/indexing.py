@@ -36,7 +36,8 @@ def _products(ids: Iterable[int] | None = None):
 
 
 def index_build(*, encoder: str | None = None, progress: Progress = None) -> VectorIndex:
-    """Build a complete new index beside the live one, then make it live in one transaction.
+    """Build a complete new index beside the live one, then make it live in one transaction;
+    then learn its shopper space (search by photo ranks in it from then on).
 
     Rails keep reading the old index until the switch. Returns the new, live index.
     """
@@ -57,8 +58,9 @@ def index_build(*, encoder: str | None = None, progress: Progress = None) -> Vec
         _embed(index, image_encoder, batch, force=False)
         if progress:
             progress(len(batch))
-    index_shopper_space_learn(index, image_encoder)
     index_switch(index=index)
+    # Live first: rails and search need not wait minutes for the shopper photos.
+    index_shopper_space_learn(index, image_encoder)
     with connection.cursor() as cursor:
         # Fresh statistics: without them the planner may scan every row instead of the HNSW.
         cursor.execute(f"ANALYZE {ProductEmbedding._meta.db_table}")

@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 from django.conf import settings
+from django.db.models import QuerySet
 
 from recommender.encoders import ImageEncoder
 from recommender.models import ProductEmbedding, VectorIndex
@@ -33,14 +34,11 @@ FILL_BATCH = 2_000
 
 
 def index_shopper_space_learn(index: VectorIndex, encoder: ImageEncoder) -> ShopperSpace | None:
-    """Learn ``index``'s shopper space from its products' vectors and store it, then map every
-    product's image vector into it. None, and nothing stored, for too small a catalogue."""
-    vectors = dict(
-        ProductEmbedding.objects.filter(index=index, image__isnull=False).values_list(
-            "product_id", "image"
-        )
-    )
-    ids = sorted(vectors)
+    """Learn ``index``'s shopper space from shopper photos of a sample of its products, map
+    every product's image vector into it, then store it: until then, search by photo ranks in
+    the encoder's space. None, and nothing stored, for too small a catalogue."""
+    indexed = ProductEmbedding.objects.filter(index=index, image__isnull=False)
+    ids = sorted(indexed.values_list("product_id", flat=True))
     rng = random.Random(SEED)
     wanted = settings.RECOMMENDER_SHOPPER_SPACE_PRODUCTS
     sample = rng.sample(ids, min(wanted, len(ids))) if wanted >= MIN_LEARNING_PRODUCTS else []
@@ -49,6 +47,10 @@ def index_shopper_space_learn(index: VectorIndex, encoder: ImageEncoder) -> Shop
     if len(sample) < MIN_LEARNING_PRODUCTS:
         logger.info("Not learning a shopper space: %d products with photos", len(sample))
         return None
+    spread = rng.sample(ids, min(SPREAD_PRODUCTS, len(ids)))
+    vectors = dict(
+        indexed.filter(product_id__in={*sample, *spread}).values_list("product_id", "image")
+    )
     views, originals = [], []
     for kind in LEARNING_KINDS:
         for pid in sample:
@@ -61,11 +63,14 @@ def index_shopper_space_learn(index: VectorIndex, encoder: ImageEncoder) -> Shop
             closest = candidates.vectors[np.argmax(candidates.vectors @ own)]
             views += [candidates.vectors[0], closest]
             originals += [own, own]
-    spread = [vectors[pid] for pid in rng.sample(ids, min(SPREAD_PRODUCTS, len(ids)))]
-    space = shopper_space_fit(np.asarray(spread), np.asarray(views), np.asarray(originals))
-    VectorIndex.objects.filter(pk=index.pk).update(shopper_space=space.to_bytes())
+    space = shopper_space_fit(
+        np.asarray([vectors[pid] for pid in spread]), np.asarray(views), np.asarray(originals)
+    )
+    _fill(indexed, space)
     index.shopper_space = space.to_bytes()
-    _fill(index, space)
+    index.save(update_fields=["shopper_space"])
+    # Products indexed while the rows were filled were mapped without the space, then missing.
+    _fill(indexed.filter(image_shopper__isnull=True), space)
     logger.info("Learnt a shopper space from %d products' shopper photos", len(sample))
     return space
 
@@ -84,8 +89,8 @@ def _primary_photos(product_ids: list[int]) -> dict[int, bytes]:
     return photos
 
 
-def _fill(index: VectorIndex, space: ShopperSpace) -> None:
-    rows = ProductEmbedding.objects.filter(index=index, image__isnull=False).order_by("pk")
+def _fill(rows: QuerySet[ProductEmbedding], space: ShopperSpace) -> None:
+    rows = rows.order_by("pk")
     after = 0
     while batch := list(rows.filter(pk__gt=after).only("pk", "image")[:FILL_BATCH]):
         mapped = space.apply(np.stack([np.asarray(row.image) for row in batch]))

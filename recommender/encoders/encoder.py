@@ -48,7 +48,11 @@ class Candidates:
 
     vectors: np.ndarray
     boxes: list[Box]
-    colours: np.ndarray  # (len(boxes), 3) each region's dominant colour, CIELAB
+    images: np.ndarray  # the model's input for each region
+
+    def colour(self, i: int) -> np.ndarray:
+        """Region ``i``'s dominant colour, CIELAB (read only for the region searched)."""
+        return photo_colours(self.images[i : i + 1])[0]
 
 
 def _within(region: Box, inner: Box) -> Box:
@@ -145,7 +149,7 @@ class ImageEncoder:
         return Candidates(
             vectors=self.encode(inputs),
             boxes=[region, *(_within(region, cutout.box) for cutout in cutouts)],
-            colours=photo_colours(inputs),
+            images=inputs,
         )
 
     def encode_stream(

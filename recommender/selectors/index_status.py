@@ -30,8 +30,9 @@ def text_model_get(index: VectorIndex) -> dict | None:
     return _text_models[key]
 
 
-# An index's shopper space never changes once built: read and parsed once per process.
-_shopper_spaces: dict[tuple[int, object], ShopperSpace | None] = {}
+# An index's shopper space never changes once stored: read and parsed once per process. It is
+# stored minutes after the index goes live, so its absence is asked again each time (cheap).
+_shopper_spaces: dict[tuple[int, object], ShopperSpace] = {}
 
 
 def shopper_space_get(index: VectorIndex) -> ShopperSpace | None:
@@ -39,8 +40,10 @@ def shopper_space_get(index: VectorIndex) -> ShopperSpace | None:
     if key not in _shopper_spaces:
         data = VectorIndex.objects.filter(pk=index.pk).values_list("shopper_space", flat=True)
         stored = data.first()
+        if not stored:
+            return None
         _shopper_spaces.clear()  # only the live index's is ever asked for
-        _shopper_spaces[key] = ShopperSpace.from_bytes(bytes(stored)) if stored else None
+        _shopper_spaces[key] = ShopperSpace.from_bytes(bytes(stored))
     return _shopper_spaces[key]
 
 

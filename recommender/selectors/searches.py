@@ -124,7 +124,7 @@ def product_search_by_photo(
         closest = closest or nearest  # the first round ranks by the photo alone
         text = _borrowed_text(index, nearest) or text
     if text is not None:
-        text = _with_photo_colour(index, text, candidates.colours[best], exclude)
+        text = _with_photo_colour(index, text, candidates.colour(best), exclude)
     # What the photo shows, how well it matches and what text it borrows are read in the
     # encoder's space (the thresholds and weights above were set there); the ranking itself is
     # in the shopper space, where a shopper's photo of a product lies nearest the product.

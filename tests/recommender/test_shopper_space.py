@@ -132,3 +132,34 @@ def test_too_small_a_catalogue_learns_no_space_and_search_keeps_the_encoders(
     photo = Product.objects.get(title="Vitrine Men Red Tshirt").primary_image.image.read()
     found = product_list_by_photo(photo=photo, k=2)
     assert found[0].image_score == pytest.approx(1, abs=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_new_index_serves_while_its_shopper_space_is_learnt(
+    sample_catalogue, settings, monkeypatch
+):
+    from recommender import shopper_index
+    from recommender.selectors import index_live, product_list_by_photo
+    from recommender.selectors.index_status import shopper_space_get
+    from recommender.services import index_build
+    from shop.models import Product
+
+    settings.RECOMMENDER_SHOPPER_SPACE_PRODUCTS = 24
+    photo = Product.objects.get(title="Vitrine Men Red Tshirt").primary_image.image.read()
+    during = []
+
+    def photographed(*args, **kwargs):
+        if not during:  # the first shopper photo: the index is already live, without a space
+            live = index_live()
+            found = product_list_by_photo(photo=photo, k=2)
+            during.append((live, shopper_space_get(live), found))
+        return make(*args, **kwargs)
+
+    make = shopper_index.shopper_photo
+    monkeypatch.setattr(shopper_index, "shopper_photo", photographed)
+    index = index_build(encoder="efficientnet_lite0")
+    [(live, space, found)] = during
+    assert live == index and space is None
+    assert found[0].image_score == pytest.approx(1, abs=1e-4)  # in the encoder's space
+    assert shopper_space_get(index_live()) is not None  # asked again once stored

@@ -60,7 +60,10 @@ def index_build(*, encoder: str | None = None, progress: Progress = None) -> Vec
             progress(len(batch))
     index_switch(index=index)
     # Live first: rails and search need not wait minutes for the shopper photos.
-    index_shopper_space_learn(index, image_encoder)
+    try:
+        index_shopper_space_learn(index, image_encoder)
+    except Exception:  # the index serves without it: search by photo keeps the encoder's space
+        logger.exception("Learning %s's shopper space failed; reindex to try again", index)
     with connection.cursor() as cursor:
         # Fresh statistics: without them the planner may scan every row instead of the HNSW.
         cursor.execute(f"ANALYZE {ProductEmbedding._meta.db_table}")

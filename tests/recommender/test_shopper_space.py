@@ -163,3 +163,27 @@ def test_the_new_index_serves_while_its_shopper_space_is_learnt(
     assert live == index and space is None
     assert found[0].image_score == pytest.approx(1, abs=1e-4)  # in the encoder's space
     assert shopper_space_get(index_live()) is not None  # asked again once stored
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_failed_learning_leaves_the_new_index_live_and_searching(
+    sample_catalogue, settings, monkeypatch, capsys
+):
+    from django.core.management import call_command
+
+    from recommender import shopper_index
+    from recommender.selectors import index_live, product_list_by_photo
+    from shop.models import Product
+
+    def crash(*args, **kwargs):
+        raise MemoryError("the worker ran out of memory")
+
+    settings.RECOMMENDER_SHOPPER_SPACE_PRODUCTS = 24
+    monkeypatch.setattr(shopper_index, "shopper_space_fit", crash)
+    call_command("reindex", encoder="efficientnet_lite0")
+    assert "No shopper space" in capsys.readouterr().out
+    index = index_live()
+    assert index is not None and index.state == "live"
+    photo = Product.objects.get(title="Vitrine Men Red Tshirt").primary_image.image.read()
+    assert product_list_by_photo(photo=photo, k=2)[0].image_score == pytest.approx(1, abs=1e-4)

@@ -35,3 +35,11 @@ class Command(BaseCommand):
                 f"Encoder {index.encoder} {index.encoder_version} ({index.encoder_reason})."
             )
         )
+        if not index.shopper_space:
+            self.stdout.write(
+                self.style.WARNING(
+                    "No shopper space (too few products with photos, "
+                    "RECOMMENDER_SHOPPER_SPACE_PRODUCTS under 20, or learning failed: see the "
+                    "log): search by photo ranks in the encoder's space."
+                )
+            )

@@ -130,8 +130,9 @@ def product_search_by_photo(
     # in the shopper space, where a shopper's photo of a product lies nearest the product.
     space = shopper_space_get(index) if shopper_photo else None
     if space is not None:
-        image_alone = _Query.of_shopper_photo(space.apply(image), None)
-        query = _Query.of_shopper_photo(space.apply(image), text)
+        mapped = space.apply(image)
+        image_alone = _Query.of_shopper_photo(mapped, None)
+        query = _Query.of_shopper_photo(mapped, text)
     else:
         image_alone, query = _Query.of_vectors(image, None), _Query.of_vectors(image, text)
     if text is None:

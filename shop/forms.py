@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from functools import cache
+
+import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -79,6 +84,84 @@ class QuantityForm(forms.Form):
     quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, initial=1)
 
 
+# Names: letters of any script (with their combining marks: Devanagari vowel signs, say),
+# and the punctuation names are written with.
+NAME_PUNCTUATION = frozenset(" -'\u2019.,")
+# Every country's postcodes: letters and digits, spaced or hyphenated (SW1A 1AA, 10115,
+# 01310-100, 100-0001, D02 X285), with at least one digit (checked apart).
+POSTCODE = re.compile(r"[0-9A-Z]{1,8}(?:[ -][0-9A-Z]{1,8})?")
+# What shoppers type for a country besides its name (which ``phone_region`` knows).
+COUNTRY_ALIASES = {
+    "uk": "GB",
+    "u.k.": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "usa": "US",
+    "u.s.a.": "US",
+    "us": "US",
+    "u.s.": "US",
+    "united states of america": "US",
+    "america": "US",
+}
+COUNTRY_NAME_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl", "ja", "zh", "hi")
+
+
+def _is_letter(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LM"
+
+
+def _country_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+@cache
+def _regions_by_country_name() -> dict[str, str]:
+    """Each country's name in a few languages, from libphonenumber's own data, to its region."""
+    from phonenumbers import geocoder
+
+    names = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        example = phonenumbers.example_number(region)
+        if example is None:
+            continue
+        for language in COUNTRY_NAME_LANGUAGES:
+            if name := geocoder.country_name_for_number(example, language):
+                names.setdefault(_country_key(name), region)
+    return names
+
+
+def phone_region(country: str) -> str | None:
+    """The phone region (ISO 3166 code) of a country as a shopper wrote it, if known."""
+    key = _country_key(country)
+    if key.upper() in phonenumbers.SUPPORTED_REGIONS:
+        return key.upper()
+    return COUNTRY_ALIASES.get(key) or _regions_by_country_name().get(key)
+
+
+def phone_normalise(phone: str, *, country: str) -> str:
+    """The number in E.164 (+442079460958): in international form (+ or 00) from anywhere, or
+    as dialled at home in ``country``; ValidationError with what to write otherwise."""
+    region = phone_region(country)
+    if phone.lstrip().startswith("00"):  # the international prefix of most countries
+        phone = "+" + phone.lstrip()[2:]
+    example = "+44 20 7946 0958"
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        if region is None and not phone.lstrip().startswith("+"):
+            message = f"Enter the phone number with its country code, e.g. {example}."
+        else:
+            message = f"Enter a phone number that can be dialled, e.g. {example}."
+        raise ValidationError(message, code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class CheckoutForm(forms.ModelForm):
     # From the checkout page as it was shown: a resubmitted page places no second order, and
     # a total that changed meanwhile stops the order.
@@ -98,6 +181,49 @@ class CheckoutForm(forms.ModelForm):
             "postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
             "country": forms.TextInput(attrs={"autocomplete": "country-name"}),
         }
+
+    def clean_full_name(self) -> str:
+        name = " ".join(self.cleaned_data["full_name"].split())
+        letters = sum(_is_letter(char) for char in name)
+        if letters < 2 or any(not (_is_letter(char) or char in NAME_PUNCTUATION) for char in name):
+            raise ValidationError(
+                "Enter your full name as it goes on the parcel, in letters "
+                "(spaces, hyphens, apostrophes and full stops are fine).",
+                code="invalid_name",
+            )
+        return name
+
+    def clean_city(self) -> str:
+        city = " ".join(self.cleaned_data["city"].split())
+        if not any(_is_letter(char) for char in city):
+            raise ValidationError("Enter the town or city in letters.", code="invalid_city")
+        return city
+
+    def clean_postcode(self) -> str:
+        postcode = " ".join(self.cleaned_data["postcode"].split()).upper()
+        if not POSTCODE.fullmatch(postcode) or not any(char.isdigit() for char in postcode):
+            raise ValidationError(
+                "Enter the postcode as it is written on letters there, e.g. SW1A 1AA, "
+                "10115 or 100-0001 (letters, digits, spaces and hyphens).",
+                code="invalid_postcode",
+            )
+        return postcode
+
+    def clean_country(self) -> str:
+        country = " ".join(self.cleaned_data["country"].split())
+        if sum(_is_letter(char) for char in country) < 2:
+            raise ValidationError("Enter the country's name.", code="invalid_country")
+        return country
+
+    def clean(self):
+        data = super().clean()
+        # After the country: a number written as at home is read as that country's.
+        if data.get("phone"):
+            try:
+                data["phone"] = phone_normalise(data["phone"], country=data.get("country", ""))
+            except ValidationError as error:
+                self.add_error("phone", error)
+        return data
 
     def invalid_fields(self) -> list[forms.BoundField]:
         """The fields the shopper must correct, for the page's error summary."""

@@ -9,6 +9,8 @@ app = Celery("vitrine")
 # Every CELERY_* Django setting configures Celery (config/settings/base.py).
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each worker says it is alive while it consumes: the admin warns when none is.
+app.steps["consumer"].add("recommender.worker_heartbeat:Heartbeat")
 
 
 def broker_description() -> str:

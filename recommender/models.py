@@ -177,3 +177,17 @@ class EvaluationRun(models.Model):
         if not self.total:
             return f"{stage}…"
         return f"{stage}: {10 * (10 * self.done // self.total)}%"
+
+
+class WorkerHeartbeat(models.Model):
+    """When each Celery worker last said it was consuming tasks (recommender/worker_heartbeat.py).
+
+    In the database because it is the one store every process of every deployment shares: the
+    embedded default's cache is per process, and its broker is a folder.
+    """
+
+    hostname = models.CharField(max_length=255, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 
 from shop.models import Category, Product
+from shop.search import query_alternatives, query_correct, query_normalise
 
-# Title words count more than description words in the text search.
-SEARCH_VECTOR = SearchVector("title", weight="A", config="english") + SearchVector(
-    "description", weight="B", config="english"
-)
+# Each product's search document, kept by the database (shop/migrations/0006): title and
+# category path words weigh most, then description, then attributes (colour, gender, usage).
+SEARCH_DOCUMENT = RawSQL('"shop_product"."search_document"', [], output_field=SearchVectorField())
+SEARCH_VOCABULARY_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -58,28 +61,103 @@ SORTS = {
 }
 
 
+@dataclass(frozen=True)
+class ProductSearch:
+    """A text search's products, and the words it searched for: the shopper's, or, where
+    those found nothing, the catalogue's nearest words to them."""
+
+    products: QuerySet[Product]
+    query: str
+    searched: str
+
+    @property
+    def corrected(self) -> bool:
+        return self.searched != self.query
+
+
 def product_list_storefront(
     *, filters: ProductFilters = NO_FILTERS, search: str = "", sort: str = "new"
 ) -> QuerySet[Product]:
-    """Active products under ``filters``; with ``search``, the matches best first.
+    """Active products under ``filters``; with ``search``, the matches best first
+    (``product_search_storefront``)."""
+    if search.strip():
+        return product_search_storefront(filters=filters, search=search, sort=sort).products
+    return _products_storefront(filters).order_by(*SORTS.get(sort, SORTS["new"]))
 
-    ``search`` is PostgreSQL full-text search (English stemming, web-search syntax: quotes,
-    ``or``, ``-word``) over titles and descriptions.
+
+def product_search_storefront(
+    *, filters: ProductFilters = NO_FILTERS, search: str, sort: str = "relevance"
+) -> ProductSearch:
+    """Active products under ``filters`` that match ``search``, best first by default.
+
+    PostgreSQL full-text search (English stemming, web-search syntax: quotes, ``or``,
+    ``-word``) over each product's search document (title, category path, description,
+    attributes). Hyphenated and split words are also searched joined ("t-shirt", "t shirt"
+    and "tshirt" find the same products); where nothing matches, the query's unknown words
+    are replaced by the catalogue's nearest ones ("sandels" -> "sandals") and searched again.
     """
-    products = (
+    products = _products_matching(filters, search, sort)
+    if not products.exists():
+        corrected = query_correct(search, search_vocabulary())
+        if corrected != query_normalise(search):  # some word was replaced
+            return ProductSearch(
+                products=_products_matching(filters, corrected, sort),
+                query=search,
+                searched=corrected,
+            )
+    return ProductSearch(products=products, query=search, searched=search)
+
+
+def _products_storefront(filters: ProductFilters) -> QuerySet[Product]:
+    return (
         Product.objects.filter(is_active=True)
         .filter(filters.as_q())
         .select_related("category")
         .prefetch_related("images")
     )
-    if search.strip():
-        query = SearchQuery(search, search_type="websearch", config="english")
-        products = products.annotate(
-            document=SEARCH_VECTOR, rank=SearchRank(SEARCH_VECTOR, query)
-        ).filter(document=query)
-        if sort == "relevance":
-            return products.order_by("-rank", "-id")
+
+
+def _products_matching(filters: ProductFilters, search: str, sort: str) -> QuerySet[Product]:
+    query = None
+    for alternative in query_alternatives(search):
+        this = SearchQuery(alternative, search_type="websearch", config="english")
+        query = this if query is None else query | this
+    products = (
+        _products_storefront(filters)
+        .alias(document=SEARCH_DOCUMENT)
+        .filter(document=query)
+        .annotate(rank=SearchRank(SEARCH_DOCUMENT, query))
+    )
+    if sort == "relevance":
+        return products.order_by("-rank", "-id")
     return products.order_by(*SORTS.get(sort, SORTS["new"]))
+
+
+def search_vocabulary() -> dict[str, int]:
+    """The words of active products' titles and colours and of category names, lower case,
+    each with the number of products it is in (a category name counts once): what "did you
+    mean" picks from. A few minutes stale at most."""
+
+    def words() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT word, ndoc FROM ts_stat($$
+                    SELECT to_tsvector('simple', title || ' ' || colour)
+                    FROM shop_product WHERE is_active
+                $$)
+                UNION ALL
+                SELECT DISTINCT word, 1
+                FROM shop_category, regexp_split_to_table(lower(name), '[^[:alpha:]]+') AS word
+                """
+            )
+            counts: dict[str, int] = {}
+            for word, count in cursor.fetchall():
+                if word.isalpha():
+                    counts[word] = counts.get(word, 0) + count
+            return counts
+
+    return cache.get_or_set("shop:search-vocabulary", words, SEARCH_VOCABULARY_SECONDS)
 
 
 def product_get_storefront(*, slug: str) -> Product | None:

@@ -23,6 +23,7 @@ from shop.selectors import (
     colour_choices,
     product_get_storefront,
     product_list_storefront,
+    product_search_storefront,
 )
 
 PRODUCTS_PER_PAGE = 24
@@ -65,11 +66,16 @@ def _product_list(request, *, title, extra, category=None, search=""):
     filter_form = ProductFilterForm(request.GET, colours=colour_choices())
     filters = filter_form.filters(category)
     sort = SortForm(request.GET).value(default="relevance" if search else "new")
-    products = product_list_storefront(filters=filters, search=search, sort=sort)
+    if search:
+        found = product_search_storefront(filters=filters, search=search, sort=sort)
+        products, searched = found.products, found.searched if found.corrected else ""
+    else:
+        products, searched = product_list_storefront(filters=filters, sort=sort), ""
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "title": title,
         "page": page,
+        "searched_instead": searched,
         "filter_form": filter_form,
         "sort": sort,
         "sort_choices": ([("relevance", "Best match")] if search else []) + SORT_CHOICES,

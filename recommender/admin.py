@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from recommender.models import EvaluationRun
+from recommender.models import EvaluationRun, ProductEmbedding
 from recommender.quality import evaluation, insights
 from recommender.quality.report import METRICS, SHOPPER
 from recommender.queueing import products_reembed
@@ -25,6 +25,7 @@ from recommender.selectors import (
     product_list_photo_duplicates,
 )
 from recommender.shopper_photos import KIND_DESCRIPTIONS, KINDS, NOTHING
+from recommender.worker_heartbeat import no_worker_warning
 from shop.admin.catalogue import ProductAdmin
 from shop.models import Product
 
@@ -131,6 +132,7 @@ class EvaluationRunAdmin(admin.ModelAdmin):
             "runs": runs,
             "form": form,
             "can_start": self.has_add_permission(request),
+            "worker_warning": no_worker_warning(),
         }
 
     def status_view(self, request):
@@ -163,16 +165,52 @@ class EvaluationRunAdmin(admin.ModelAdmin):
         return response
 
 
-class ProductWithEmbeddingAdmin(ProductAdmin):
-    """The catalogue's product admin, plus each product's embedding in the live index."""
+class EmbeddingStatusFilter(admin.SimpleListFilter):
+    """Products by their embedding in the live index (``product_annotate_embedding_status``)."""
 
+    title = "embedding"
+    parameter_name = "embedding"
+    NOT_INDEXED = "none"
+
+    def lookups(self, request, model_admin):
+        return [
+            (ProductEmbedding.Status.PENDING, "Pending"),
+            (ProductEmbedding.Status.DONE, "Done"),
+            (ProductEmbedding.Status.FAILED, "Failed"),
+            (self.NOT_INDEXED, "Not indexed (no live index)"),
+        ]
+
+    def queryset(self, request, queryset):
+        # The admin's queryset is annotated already (ProductWithEmbeddingAdmin.get_queryset).
+        if self.value() == self.NOT_INDEXED:
+            return queryset.filter(embedding_status__isnull=True)
+        if self.value() in ProductEmbedding.Status.values:
+            return queryset.filter(embedding_status=self.value())
+        return queryset
+
+
+class ProductWithEmbeddingAdmin(ProductAdmin):
+    """The catalogue's product admin, plus each product's embedding in the live index, and a
+    warning on its list and forms when no worker runs to embed new photos."""
+
+    change_list_template = "admin/recommender/product_change_list.html"
+    change_form_template = "admin/recommender/product_change_form.html"
     list_display = [*ProductAdmin.list_display, "embedding"]
+    list_filter = [*ProductAdmin.list_filter, EmbeddingStatusFilter]
     readonly_fields = [*ProductAdmin.readonly_fields, "embedding_detail"]
     actions = [*ProductAdmin.actions, "reembed"]
     fieldsets = [*ProductAdmin.fieldsets, ("Similarity index", {"fields": ["embedding_detail"]})]
 
     def get_queryset(self, request):
         return product_annotate_embedding_status(super().get_queryset(request))
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "worker_warning": no_worker_warning()}
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "worker_warning": no_worker_warning()}
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

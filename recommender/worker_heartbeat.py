@@ -65,8 +65,9 @@ def no_worker_warning() -> str | None:
     last = f" (one was last heard from {timesince(latest)} ago)" if latest else ""
     return (
         f"No indexing worker is running{last}: new products wait as \u201cpending\u201d, and "
-        "Insights evaluations as \u201cwaiting\u201d, until one starts. `manage.py runshop` starts "
-        "one with the shop; elsewhere run `celery -A config.celery_app worker`."
+        "Insights evaluations as \u201cwaiting\u201d, until one starts. The shop started with "
+        "manage.py runshop starts its own; otherwise start one with: "
+        "celery -A config.celery_app worker"
     )
 
 

@@ -1,12 +1,15 @@
 """What a shop admin sees of the similarity index: status, reasons, re-embedding, duplicates."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
-from recommender import queueing, selectors, services
-from recommender.models import ProductEmbedding
+from recommender import queueing, selectors, services, worker_heartbeat
+from recommender.models import ProductEmbedding, WorkerHeartbeat
 from shop.models import Product
 from tests.factories.catalogue import ProductImageFactory, admin_product_form
 from tests.factories.recommender import ProductEmbeddingFactory, random_index
@@ -100,3 +103,63 @@ def test_a_recompressed_copy_on_another_shelf_is_found_by_the_photo_alone(index)
     ProductImageFactory(product=bag, image=recompressed(original, 70))
     found = {p.title for p in selectors.product_list_photo_duplicates(product=bag)}
     assert {"Steel Chronograph", "Vitrine Men Green Tshirt"} <= found
+
+
+def titles(response) -> set[str]:
+    return {product.title for product in response.context["cl"].result_list}
+
+
+def test_the_product_list_filters_by_embedding_status(staff_client):
+    done, pending, failed, _not_in_index = (
+        ProductImageFactory(product__title=title).product
+        for title in ("Done shirt", "Pending shirt", "Failed shirt", "New shirt")
+    )
+    index = random_index([done])
+    ProductEmbeddingFactory(index=index, product=pending, status="pending")
+    ProductEmbeddingFactory(index=index, product=failed, status="failed", error="unreadable")
+
+    assert titles(staff_client.get(CHANGELIST, {"embedding": "done"})) == {"Done shirt"}
+    # Pending: queued, or not in the live index yet.
+    assert titles(staff_client.get(CHANGELIST, {"embedding": "pending"})) == {
+        "Pending shirt",
+        "New shirt",
+    }
+    assert titles(staff_client.get(CHANGELIST, {"embedding": "failed"})) == {"Failed shirt"}
+    assert titles(staff_client.get(CHANGELIST, {"embedding": "none"})) == set()
+    listing = staff_client.get(CHANGELIST).content.decode()
+    assert 'href="?embedding=failed"' in listing  # offered in the filter sidebar
+
+
+def test_without_a_live_index_every_product_is_filtered_as_not_indexed(staff_client):
+    ProductImageFactory(product__title="Lonely shirt")
+    assert titles(staff_client.get(CHANGELIST, {"embedding": "none"})) == {"Lonely shirt"}
+    assert titles(staff_client.get(CHANGELIST, {"embedding": "pending"})) == set()
+
+
+NO_WORKER = "No indexing worker is running: new products wait"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        lambda product: CHANGELIST,
+        lambda product: reverse("admin:shop_product_add"),
+        lambda product: reverse("admin:shop_product_change", args=[product.pk]),
+        lambda product: reverse("admin:recommender_evaluationrun_changelist"),
+    ],
+    ids=["product list", "product add", "product change", "insights"],
+)
+def test_the_owner_is_told_plainly_when_no_worker_is_running(staff_client, page):
+    product = ProductImageFactory().product
+    url = page(product)
+    assert NO_WORKER in staff_client.get(url).content.decode()
+
+    worker_heartbeat.worker_heartbeat_record(hostname="celery@shop")
+    assert NO_WORKER not in staff_client.get(url).content.decode()
+
+    # A worker silent for longer than the heartbeat's freshness is gone.
+    WorkerHeartbeat.objects.update(
+        seen_at=timezone.now() - timedelta(seconds=worker_heartbeat.FRESH_SECONDS + 1)
+    )
+    body = staff_client.get(url).content.decode()
+    assert "No indexing worker is running (one was last heard from 1\xa0minute ago)" in body

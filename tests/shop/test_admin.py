@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -120,3 +122,35 @@ def test_a_truncated_photo_is_refused_with_a_reason(staff_client):
     body = response.content.decode()
     assert "This photo cannot be used: the image is corrupt or truncated" in body
     assert not Product.objects.exists()
+
+
+def test_the_add_form_starts_with_the_photo(staff_client):
+    page = staff_client.get(reverse("admin:shop_product_add")).content.decode()
+    photo, title = page.index('name="images-0-image"'), page.index('name="title"')
+    assert photo < title
+
+
+def test_each_input_of_the_photo_table_says_which_column_it_is_in(staff_client):
+    image = ProductImageFactory()
+    page = staff_client.get(reverse("admin:shop_product_change", args=[image.product.pk]))
+    body = page.content.decode()
+    for name, label in [
+        ("image", "Image"),
+        ("alt_text", "Alt text"),
+        ("is_primary", "Primary"),
+        ("position", "Position"),
+        ("DELETE", "Delete"),
+    ]:
+        tag = re.search(rf'<input[^>]*name="images-0-{name}"[^>]*>', body).group(0)
+        assert f'aria-label="{label}"' in tag, tag
+    header = re.search(r'<th class="original">(.*?)</th>', body).group(1)
+    assert "Saved photo" in header
+
+
+def test_the_product_list_links_each_product_once_by_its_title(staff_client):
+    image = ProductImageFactory(product__title="Blue Denim Jacket")
+    body = staff_client.get(CHANGELIST).content.decode()
+    change = reverse("admin:shop_product_change", args=[image.product.pk])
+    assert body.count(f'href="{change}"') == 1
+    assert re.search(rf'<a href="{change}">Blue Denim Jacket</a>', body)
+    assert "19.99 EUR" in body  # price and currency in one column

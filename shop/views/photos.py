@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from config.ratelimits import post_limit_exceeded
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
 from recommender.selectors import (
@@ -17,6 +15,7 @@ from recommender.selectors import (
     product_search_by_photo,
 )
 from shop.forms import PhotoSearchForm, ProductFilterForm
+from shop.photo_search_limit import photo_search_limit_exceeded
 from shop.selectors import colour_choices
 from shop.views.catalogue import RAIL_SIZE
 
@@ -36,10 +35,9 @@ PHOTO_SEARCH_LIMITED = (
 @require_http_methods(["GET", "POST"])
 def photo_search(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"
-    # PHOTO_SEARCH_RATE per client address (config/ratelimits.py).
-    retry_after = posted and post_limit_exceeded(
-        request, group="photo-search", rate=settings.PHOTO_SEARCH_RATE
-    )
+    # PHOTO_SEARCH_RATE per client address, counting photos rather than each crop nudge
+    # (shop/photo_search_limit.py).
+    retry_after = posted and photo_search_limit_exceeded(request)
     filter_form = ProductFilterForm(
         request.POST if posted else request.GET, colours=colour_choices()
     )

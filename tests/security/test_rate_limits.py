@@ -126,6 +126,66 @@ def test_photo_searches_over_the_limit_get_the_page_with_a_message(settings, mon
     assert client.get(reverse("shop:search")).status_code == 200
 
 
+CROP = {"crop_x": "0.1", "crop_y": "0.1", "crop_w": "0.5", "crop_h": "0.5"}
+
+
+def refine(client: Client, photo: bytes, **extra):
+    """What the page's script posts when the shopper nudges the crop box of ``photo``."""
+    upload = SimpleUploadedFile("p.jpg", photo, "image/jpeg")
+    headers = {"Vitrine-Fragment": "results", "Vitrine-Refine": "yes"}
+    return client.post(SEARCH, {"photo": upload, **CROP}, headers=headers, **extra)
+
+
+def new_photo(client: Client, photo: bytes, **extra):
+    return client.post(SEARCH, {"photo": SimpleUploadedFile("p.jpg", photo, "image/jpeg")}, **extra)
+
+
+PHOTOS = [jpeg_bytes(colour=(20 * n, 30, 30)) for n in range(4)]  # four different photos
+
+
+def test_crop_nudges_of_a_searched_photo_do_not_use_up_the_photo_budget(settings):
+    settings.PHOTO_SEARCH_RATE = "2/min"
+    client = Client()
+    assert new_photo(client, PHOTOS[0]).status_code == 200
+    # The review's shopper: 28 arrow-key nudges locked them out at 30 searches a minute.
+    assert {refine(client, PHOTOS[0]).status_code for _ in range(6)} == {200}
+    # A new photo still counts, so uploading many photos is limited as before.
+    assert new_photo(client, PHOTOS[1]).status_code == 200
+    assert new_photo(client, PHOTOS[2]).status_code == 429
+    assert refine(client, PHOTOS[1]).status_code == 200  # its own refinements still work
+
+
+def test_refining_a_photo_without_end_is_still_limited(settings):
+    settings.PHOTO_SEARCH_RATE = "1/min"  # so 4 refinements a minute
+    client = Client()
+    assert new_photo(client, PHOTOS[0]).status_code == 200
+    assert [refine(client, PHOTOS[0]).status_code for _ in range(5)] == [200] * 4 + [429]
+    assert 1 <= int(refine(client, PHOTOS[0])["Retry-After"]) <= 60
+
+
+def test_a_refinement_of_a_photo_never_counted_counts_as_a_new_photo(settings):
+    """The header alone buys nothing: a client cannot call every upload a refinement."""
+    settings.PHOTO_SEARCH_RATE = "2/min"
+    client = Client()
+    assert [refine(client, photo).status_code for photo in PHOTOS[:3]] == [200, 200, 429]
+
+
+def test_a_photo_counted_for_one_client_is_new_to_another(settings):
+    settings.PHOTO_SEARCH_RATE = "1/min"
+    assert new_photo(Client(), PHOTOS[0], REMOTE_ADDR="203.0.113.7").status_code == 200
+    other = {"REMOTE_ADDR": "198.51.100.2"}
+    assert new_photo(Client(), PHOTOS[1], **other).status_code == 200
+    # Refining the first client's photo is a new photo here: over this client's budget.
+    assert refine(Client(), PHOTOS[0], **other).status_code == 429
+
+
+def test_searching_the_same_photo_again_without_the_script_counts(settings):
+    """The Search button, or the form without JavaScript: a search the shopper asked for."""
+    settings.PHOTO_SEARCH_RATE = "2/min"
+    client = Client()
+    assert [new_photo(client, PHOTOS[0]).status_code for _ in range(3)] == [200, 200, 429]
+
+
 def test_other_clients_search_by_photo_while_one_is_limited(settings):
     settings.PHOTO_SEARCH_RATE = "1/min"
     search(Client(), REMOTE_ADDR="203.0.113.7")

@@ -9,6 +9,7 @@
   if (!form) return;
   const input = form.querySelector('input[type="file"][name="photo"]');
   const camera = document.getElementById("camera");
+  const cameraButton = document.getElementById("camera-button");
   const preview = document.getElementById("preview");
   const image = document.getElementById("preview-image");
   const stage = document.getElementById("crop-stage");
@@ -17,6 +18,8 @@
   const cropClear = document.getElementById("crop-clear");
   const results = document.getElementById("photo-results");
   const status = document.getElementById("photo-status");
+  const busy = document.getElementById("photo-busy");
+  const jump = document.getElementById("results-jump");
   const fields = ["x", "y", "w", "h"].map((k) => form.querySelector(`[name="crop_${k}"]`));
   const wholePhoto = form.querySelector('[name="whole_photo"]');
   const chooser = document.getElementById("photo-items");
@@ -26,13 +29,15 @@
   let items = []; // products the shop found in the photo, as crops
   let objectUrl = null;
   let pending = null;
+  let fileTurn = 0; // the latest file chosen: a slower check of an earlier one is dropped
 
   if (window.matchMedia("(pointer: coarse)").matches) {
     form.querySelector(".camera-picker").hidden = false;
   }
 
-  function useFile(file) {
+  async function useFile(file) {
     if (!file) return;
+    const turn = ++fileTurn;
     const transfer = new DataTransfer();
     transfer.items.add(file);
     input.files = transfer.files;
@@ -43,16 +48,40 @@
     objectUrl = null;
     preview.hidden = true;
     if (file.size > MAX_BYTES) {
-      input.value = ""; // deselected: Search must not upload what the shop will refuse
-      showError(`This file is too large (${(file.size / 1048576).toFixed(1)} MB); photos can be up to 10 MB.`);
+      refuse(`This file is too large (${(file.size / 1048576).toFixed(1)} MB); photos can be up to 10 MB.`);
       return;
     }
     if (file.type.startsWith("image/")) {
-      objectUrl = URL.createObjectURL(file);
+      // Shown only once the browser has read it: a file named .jpg that is not a photo gets
+      // no broken preview and no crop box, and is not uploaded.
+      const url = URL.createObjectURL(file);
+      const probe = new Image();
+      probe.src = url;
+      try {
+        await probe.decode();
+      } catch {
+        URL.revokeObjectURL(url);
+        if (turn === fileTurn) {
+          refuse("We could not read this file: it is not a photo, or it is damaged. Please use a JPEG, PNG, WebP or GIF photo.");
+        }
+        return;
+      }
+      if (turn !== fileTurn) return URL.revokeObjectURL(url);
+      objectUrl = url;
       image.src = objectUrl;
       preview.hidden = false;
     }
     search({ focusResults: true }); // the server has the last word on what is an image
+  }
+
+  // A file the shop would refuse: deselected, so that Search does not upload it, and said why.
+  function refuse(message) {
+    input.value = "";
+    camera.value = "";
+    if (pending) pending.abort();
+    setBusy(false);
+    showError(message);
+    showResults();
   }
 
   function showError(message) {
@@ -71,21 +100,21 @@
     results.append(panel);
   }
 
-  // focusResults: a new photo or the Search button moves the focus to the results; a crop or
-  // filter change leaves it where the shopper is working.
+  // focusResults: a new photo or the Search button moves the focus to the results; a crop,
+  // product choice or filter change leaves it where the shopper is working. Those refine the
+  // same photo, and say so: the shop counts one photo, not each nudge, against its rate limit.
   async function search({ focusResults = false } = {}) {
     if (!input.files.length) return;
     if (pending) pending.abort();
-    pending = new AbortController();
-    form.setAttribute("aria-busy", "true");
-    results.setAttribute("aria-busy", "true");
+    const controller = (pending = new AbortController());
+    setBusy(true);
     const detecting = !crop && wholePhoto.value !== "True"; // the shop looks for the products
     try {
       const response = await fetch(form.action, {
         method: "POST",
         body: new FormData(form),
-        headers: { "Vitrine-Fragment": "results" },
-        signal: pending.signal,
+        headers: { "Vitrine-Fragment": "results", ...(focusResults ? {} : { "Vitrine-Refine": "yes" }) },
+        signal: controller.signal,
         credentials: "same-origin",
       });
       // Results, or our own error panel (bad photo; too many searches, 429; search being
@@ -102,16 +131,59 @@
       }
       // One short announcement for screen readers, not the whole grid.
       status.textContent = results.querySelector("#results-heading")?.textContent.trim() || "";
-      if (focusResults || results.querySelector(".error-panel")) {
-        results.querySelector("#results-heading")?.focus();
-      }
+      if (focusResults || results.querySelector(".error-panel")) showResults();
+      else offerResults();
     } catch (error) {
       if (error.name !== "AbortError") showError("The search could not reach the shop. Check your connection.");
     } finally {
-      form.removeAttribute("aria-busy");
-      results.removeAttribute("aria-busy");
+      if (!controller.signal.aborted) setBusy(false); // else a newer search is under way
     }
   }
+
+  function setBusy(on) {
+    for (const element of [form, results]) {
+      if (on) element.setAttribute("aria-busy", "true");
+      else element.removeAttribute("aria-busy");
+    }
+    busy.hidden = !on;
+  }
+
+  // After a search the shopper asked for: the focus on the results' heading, and the results in
+  // sight (on a phone they are below the photo; beside it on a wide screen, nothing moves).
+  function showResults() {
+    const heading = results.querySelector("#results-heading");
+    if (!heading) return;
+    heading.focus({ preventScroll: true });
+    if (!inSight(results.querySelector(".product-card") || heading)) {
+      heading.scrollIntoView({ block: "start" });
+    }
+    jump.hidden = true;
+  }
+
+  // After a crop or filter change the page stays where the shopper is working; if the results
+  // are out of sight, a link says they changed and leads to them.
+  function offerResults() {
+    if (results.getBoundingClientRect().top < window.innerHeight) {
+      jump.hidden = true; // some of them are in sight
+      return;
+    }
+    const count = results.querySelectorAll(".results-grid .product-card").length;
+    jump.textContent = count ? `See the ${count} results` : "See the results";
+    jump.hidden = false;
+  }
+
+  function inSight(element) {
+    const rect = element.getBoundingClientRect();
+    return rect.top >= 0 && rect.bottom <= window.innerHeight;
+  }
+
+  jump.addEventListener("click", (event) => {
+    event.preventDefault();
+    showResults();
+  });
+  new IntersectionObserver((entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) jump.hidden = true;
+  }).observe(results);
 
   // The shop's answer for the whole photo: the product it searched becomes the crop box (the
   // results are already for it), and each product it found becomes a choice.
@@ -205,6 +277,7 @@
   });
   input.addEventListener("change", () => input.files.length && useFile(input.files[0]));
   camera.addEventListener("change", () => camera.files.length && useFile(camera.files[0]));
+  cameraButton.addEventListener("click", () => camera.click());
   form.addEventListener("submit", (event) => {
     if (!input.files.length) return; // let the browser say the photo is required
     event.preventDefault();

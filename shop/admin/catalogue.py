@@ -141,6 +141,16 @@ class ProductAdmin(admin.ModelAdmin):
         ("Catalogue", {"fields": ["external_id", "created_at", "updated_at"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        # A new product has no primary photo to show yet: its photos are the form's first part.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "main_photo"]})
+            for name, options in fieldsets
+        ]
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         response = super().changeform_view(request, object_id, form_url, extra_context)
         # A refused save (a photo that cannot be used, say) shows the form with its errors, as

@@ -154,3 +154,12 @@ def test_the_product_list_links_each_product_once_by_its_title(staff_client):
     assert body.count(f'href="{change}"') == 1
     assert re.search(rf'<a href="{change}">Blue Denim Jacket</a>', body)
     assert "19.99 EUR" in body  # price and currency in one column
+
+
+def test_the_add_form_shows_no_empty_primary_photo_but_the_change_form_shows_it(staff_client):
+    assert (
+        "Primary photo" not in staff_client.get(reverse("admin:shop_product_add")).content.decode()
+    )
+    image = ProductImageFactory()
+    change = staff_client.get(reverse("admin:shop_product_change", args=[image.product.pk]))
+    assert "Primary photo" in change.content.decode()

@@ -14,6 +14,7 @@ from recommender.selectors.index_status import (
     index_live,
     product_annotate_embedding_status,
     product_embedding_get,
+    product_embedding_status,
     text_model_get,
 )
 from recommender.selectors.rails import (
@@ -40,6 +41,7 @@ __all__ = [
     "index_live",
     "product_annotate_embedding_status",
     "product_embedding_get",
+    "product_embedding_status",
     "product_list_by_photo",
     "product_list_by_text",
     "product_list_photo_duplicates",

@@ -60,6 +60,16 @@ def product_embedding_get(
     return index, row.first()
 
 
+def product_embedding_status(*, product: Product) -> str | None:
+    """This product's embedding in the live index: done, failed or pending (no row yet); None
+    when there is no live index."""
+    embedding = product_embedding_get(product=product)
+    if embedding is None:
+        return None
+    _, row = embedding
+    return row.status if row else ProductEmbedding.Status.PENDING
+
+
 def product_annotate_embedding_status(products: QuerySet[Product]) -> QuerySet[Product]:
     """Annotate ``embedding_status`` from the live index: done, failed or pending, None when
     there is no live index. A product without a row in it is pending: its message is queued,

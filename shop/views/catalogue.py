@@ -8,7 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from recommender.selectors import product_list_by_text, product_list_similar
+from recommender.selectors import (
+    product_embedding_status,
+    product_list_by_text,
+    product_list_similar,
+)
 from shop.cart import Cart
 from shop.forms import (
     SORT_CHOICES,
@@ -116,11 +120,26 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
             "attributes": _attributes(product, ancestors),
             "rail": rail,
             "rail_filtered": filter_form.active,
+            "rail_missing": "" if rail else _rail_missing(product, filtered=filter_form.active),
             "filter_query": _filter_query(request.GET),
             "in_cart": cart.quantity(product.pk),
             "quantity_form": QuantityForm(initial={"quantity": 1}),
         },
     )
+
+
+def _rail_missing(product: Product, *, filtered: bool) -> str:
+    """Why a product page has no rail, in the shopper's words."""
+    status = product_embedding_status(product=product)
+    if status is None:
+        return "Similar products appear here once the catalogue has been indexed."
+    if status == "pending":
+        return "This product is new: similar products appear here once its photo has been indexed."
+    if status == "failed":
+        return "Similar products cannot be shown for this product."
+    if filtered:
+        return "No similar products within the filters of the list you came from."
+    return "No similar products yet."
 
 
 def _attributes(product: Product, ancestors: list[Category]) -> list[tuple[str, str]]:

@@ -3,6 +3,8 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -29,6 +31,12 @@ redoc = csp_update(
     {"style-src-elem": [SELF, UNSAFE_INLINE], "img-src": ["data:"], "worker-src": ["blob:"]}
 )(SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"))
 
+
+def favicon(request):
+    """Browsers and crawlers ask for /favicon.ico whatever the pages' <link rel="icon"> says."""
+    return HttpResponsePermanentRedirect(static_url("favicon.svg"))
+
+
 urlpatterns = [
     path("admin/login/", admin_login),  # before admin.site.urls, to answer its login URL
     path("admin/", admin.site.urls),
@@ -37,6 +45,7 @@ urlpatterns = [
     path("api/schema/redoc/", redoc, name="redoc"),
     path("api/v1/", include("shop.api.urls")),
     path("", include("shop.urls")),
+    path("favicon.ico", favicon),
 ]
 
 if settings.DEBUG:

@@ -176,6 +176,16 @@ def category_top(*, limit: int = 8) -> list[Category]:
     ]
 
 
+def category_menu() -> list[tuple[str, str]]:
+    """``(name, slug)`` of the top categories, for the header of every page; a few minutes
+    stale at most."""
+
+    def menu():
+        return [(category.name, category.slug) for category in category_top()]
+
+    return cache.get_or_set("shop:category-menu", menu, COLOUR_CHOICES_SECONDS)
+
+
 def category_children(*, category: Category) -> list[Category]:
     """Sub-categories that hold active products, most products first."""
     return _with_counts(

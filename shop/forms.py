@@ -45,7 +45,9 @@ class ProductFilterForm(forms.Form):
         data = super().clean()
         low, high = data.get("price_min"), data.get("price_max")
         if low is not None and high is not None and low > high:
-            raise ValidationError("The minimum price is above the maximum.")
+            raise ValidationError(
+                "The minimum price is above the maximum: prices are not filtered."
+            )
         return data
 
     def filters(self, category: Category | None = None) -> ProductFilters:
@@ -71,6 +73,13 @@ class ProductFilterForm(forms.Form):
     @property
     def active(self) -> bool:
         return self.filters() != ProductFilters()
+
+    @property
+    def active_count(self) -> int:
+        """How many filters narrow the list (a price range counts once)."""
+        filters = self.filters()
+        price = filters.price_min is not None or filters.price_max is not None
+        return sum(map(bool, (filters.gender, filters.colour, price, filters.in_stock)))
 
 
 class SortForm(forms.Form):

@@ -11,6 +11,8 @@ def product_img(image, width: int, alt: str, sizes: str = "", css_class: str = "
     """An ``<img>`` of a product photo at ``width`` CSS pixels, with a 2x ``srcset`` for sharp
     screens; width and height are set so that the page does not jump as photos arrive."""
     if not image:  # no photo (a missing template variable arrives as "")
+        if not alt:  # decorative, as a card's photo beside its title
+            return format_html('<span class="no-photo {}"></span>', css_class)
         return format_html(
             '<span class="no-photo {}" role="img" aria-label="{}"></span>', css_class, alt
         )
@@ -34,6 +36,14 @@ def product_img(image, width: int, alt: str, sizes: str = "", css_class: str = "
         css_class,
         "lazy" if lazy else "eager",
     )
+
+
+@register.filter
+def alt_beside(image, title: str) -> str:
+    """A photo's alt text where the photo sits beside ``title`` in one link: empty when it
+    would only repeat the title (screen readers would read it twice)."""
+    alt = getattr(image, "alt_text", "") or ""
+    return "" if alt.strip().casefold() == title.strip().casefold() else alt
 
 
 @register.simple_tag(takes_context=True)

@@ -1,7 +1,10 @@
 """Text search forgives: joined, hyphenated and split words meet, a product is found by its
 category and attributes, and a typo finds what the shop has (issue 20, defect 9)."""
 
+import importlib
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from shop.models import Category
@@ -130,3 +133,17 @@ def test_a_query_the_shop_has_no_word_near_still_says_nothing_matches(client):
     assert titles(response) == []
     assert "No products match “submarine”" in response.content.decode()
     assert "Showing results for" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_backfill_gives_products_without_a_search_document_one():
+    backfill = importlib.import_module("shop.migrations.0007_product_search_document_backfill")
+    ProductFactory(title="Catwalk Women Sandals")
+    with connection.cursor() as cursor:  # as a product stored before migration 0006
+        cursor.execute("UPDATE shop_product SET search_document = NULL")
+    assert search("sandals") == []
+
+    with connection.cursor() as cursor:
+        cursor.execute(backfill.BACKFILL)
+
+    assert search("sandals") == ["Catwalk Women Sandals"]

@@ -74,11 +74,19 @@ def no_worker_warning() -> str | None:
 def _beat(hostname: str, stopped: threading.Event) -> None:
     from django.db import DatabaseError, connection
 
+    failing = False
     while True:
         try:
             worker_heartbeat_record(hostname=hostname)
         except DatabaseError as error:  # the database is down: the admin is down with it
-            logger.warning("worker heartbeat not recorded: %s", error)
+            # Said once, not every beat; and again once it works.
+            if not failing:
+                logger.warning("worker heartbeat not recorded (retrying quietly): %s", error)
+            failing = True
+        else:
+            if failing:
+                logger.info("worker heartbeat recorded again")
+            failing = False
         finally:
             connection.close()  # this thread's own; none held open between beats
         if stopped.wait(BEAT_SECONDS):

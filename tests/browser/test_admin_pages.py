@@ -15,6 +15,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from recommender.worker_heartbeat import worker_heartbeat_record
+from shop.services import category_get_or_create
 from tests.browser.accessibility import assert_accessible
 from tests.factories.catalogue import ProductFactory, ProductImageFactory
 from tests.factories.orders import OrderFactory, OrderLineFactory
@@ -42,7 +43,11 @@ def shop(media_root, transactional_db):
         ProductImageFactory(product__title=title).product
         for title in ("Indigo Denim Jacket", "Linen Summer Shirt", "Canvas Tote Bag")
     )
-    ProductFactory(title="Wool Scarf Without Photo")
+    # A catalogue's long titles and category names wrap; they do not widen the table.
+    ProductFactory(
+        title="Wool Scarf Without Photo, Hand-Knitted in the Outer Hebrides from Undyed Yarn",
+        category=category_get_or_create(names=["Accessories", "Scarves", "Scarves and Stoles"]),
+    )
     index = random_index([done])
     ProductEmbeddingFactory(index=index, product=pending, status="pending")
     ProductEmbeddingFactory(index=index, product=failed, status="failed", error="unreadable")

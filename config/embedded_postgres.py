@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import warnings
 from pathlib import Path
 
@@ -24,6 +25,9 @@ USER = "postgres"
 logger = logging.getLogger(__name__)
 
 _socket_dirs: dict[Path, Path] = {}
+# pgserver's start is not safe for two threads of one process at once (a worker's heartbeat
+# thread and its first task both connect at start-up): one starts, the other then joins.
+_starting = threading.Lock()
 
 
 def start(data_dir: Path | str, database: str = DATABASE_NAME) -> Path:
@@ -35,7 +39,13 @@ def start(data_dir: Path | str, database: str = DATABASE_NAME) -> Path:
     data_dir = Path(data_dir).expanduser().resolve()
     if data_dir in _socket_dirs:
         return _socket_dirs[data_dir]
+    with _starting:
+        if data_dir not in _socket_dirs:
+            _socket_dirs[data_dir] = _start(data_dir, database)
+    return _socket_dirs[data_dir]
 
+
+def _start(data_dir: Path, database: str) -> Path:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); pgserver then uses /tmp.
         warnings.simplefilter("ignore", UserWarning)
@@ -47,7 +57,6 @@ def start(data_dir: Path | str, database: str = DATABASE_NAME) -> Path:
     socket_dir = server.get_postmaster_info().socket_dir
     _create_database(socket_dir, database)
     logger.debug("Embedded PostgreSQL in %s (socket %s)", data_dir, socket_dir)
-    _socket_dirs[data_dir] = socket_dir
     return socket_dir
 
 

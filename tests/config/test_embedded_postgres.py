@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import psutil
@@ -65,3 +67,42 @@ def test_a_killed_user_does_not_keep_the_server_alive_forever(tmp_path):
     later.communicate("\n", timeout=30)
     server.wait(timeout=30)
     assert not server.is_running()
+
+
+# Threads of one process that connect at once, as a worker's heartbeat and its first task do.
+CONCURRENT_START = """
+import sys, threading
+from config import embedded_postgres
+
+barrier = threading.Barrier(4)
+results = []
+
+def connect():
+    barrier.wait()
+    try:
+        results.append(str(embedded_postgres.start(sys.argv[1])))
+    except Exception as error:
+        results.append(f"failed: {error!r}")
+
+threads = [threading.Thread(target=connect) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("\\n".join(results))
+"""
+
+
+def test_threads_that_start_the_server_at_once_all_get_it(tmp_path):
+    data_dir = tmp_path / "pg"
+    done = subprocess.run(
+        [sys.executable, "-c", CONCURRENT_START, str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    results = done.stdout.split()
+    assert len(results) == 4 and len(set(results)) == 1, done.stdout
+    assert Path(results[0]).is_dir()

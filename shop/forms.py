@@ -210,7 +210,7 @@ class CheckoutForm(forms.ModelForm):
 
     def clean_postcode(self) -> str:
         postcode = " ".join(self.cleaned_data["postcode"].split()).upper()
-        if not POSTCODE.fullmatch(postcode) or not any(char.isdigit() for char in postcode):
+        if postcode and not (POSTCODE.fullmatch(postcode) and any(c.isdigit() for c in postcode)):
             raise ValidationError(
                 "Enter the postcode as it is written on letters there, e.g. SW1A 1AA, "
                 "10115 or 100-0001 (letters, digits, spaces and hyphens).",

@@ -30,7 +30,8 @@ class Order(models.Model):
     address = models.CharField("street address", max_length=255)
     address_extra = models.CharField("apartment, suite, etc.", max_length=255, blank=True)
     city = models.CharField(max_length=120)
-    postcode = models.CharField(max_length=20)
+    # Optional: addresses in Hong Kong, the UAE and elsewhere have none.
+    postcode = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=80)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, validators=[currency_code])

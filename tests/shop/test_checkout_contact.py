@@ -79,6 +79,17 @@ SHOPPERS = {
         },
         "+5511912345678",
     ),
+    "Hong Kong": (  # no postcodes there
+        {
+            "full_name": "Chan Tai Man",
+            "phone": "2123 4567",
+            "address": "1 Queen's Road Central",
+            "city": "Hong Kong",
+            "postcode": "",
+            "country": "Hong Kong",
+        },
+        "+85221234567",
+    ),
 }
 
 

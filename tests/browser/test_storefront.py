@@ -234,7 +234,7 @@ def test_shopper_buys_two_products_and_the_order_awaits_payment(shop_page, catal
         "Email": "ada@example.com",
         "Street address": "12 St James's Square",
         "City": "London",
-        "Postcode": "SW1Y 4JH",
+        "Postcode (optional)": "SW1Y 4JH",
         "Country": "United Kingdom",
     }
     for label, value in fields.items():

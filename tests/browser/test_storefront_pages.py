@@ -20,7 +20,7 @@ CHECKOUT_FIELDS = {
     "Email": "ada@example.com",
     "Street address": "12 St James's Square",
     "City": "London",
-    "Postcode": "SW1Y 4JH",
+    "Postcode (optional)": "SW1Y 4JH",
     "Country": "United Kingdom",
 }
 

@@ -24,6 +24,9 @@ MAX_JOINED_WORDS = 6  # a query longer than this is not tried with its word pair
 # pg_trgm's default similarity threshold: the share of trigrams two words have in common.
 SIMILARITY_THRESHOLD = 0.3
 MIN_CORRECTED_LENGTH = 3
+# Each unknown word scans the whole vocabulary: a query of many unknown words (noise, or a
+# request made to cost CPU) is searched as typed.
+MAX_CORRECTED_WORDS = 4
 
 
 def query_normalise(query: str) -> str:
@@ -77,10 +80,17 @@ def query_correct(query: str, vocabulary: Mapping[str, int]) -> str:
     """``query`` with each word that the vocabulary lacks replaced by its nearest word there
     (words that have none stay as typed): "blak jeens" -> "black jeans"."""
 
-    def correct(match: re.Match) -> str:
-        word = match.group()
-        if len(word) < MIN_CORRECTED_LENGTH or word.lower() in vocabulary:
-            return word
-        return word_nearest(word, vocabulary) or word
+    normalised = query_normalise(query)
+    unknown = {
+        word.lower()
+        for word in WORD.findall(normalised)
+        if len(word) >= MIN_CORRECTED_LENGTH and word.lower() not in vocabulary
+    }
+    if len(unknown) > MAX_CORRECTED_WORDS:  # not a misspelt search: not worth the scans
+        return normalised
+    nearest = {word: word_nearest(word, vocabulary) for word in unknown}
 
-    return WORD.sub(correct, query_normalise(query))
+    def correct(match: re.Match) -> str:
+        return nearest.get(match.group().lower()) or match.group()
+
+    return WORD.sub(correct, normalised)

@@ -43,21 +43,35 @@ $$;
 
 ALTER TABLE shop_product ADD COLUMN search_document tsvector;
 
+-- Which columns matter is decided in the functions' bodies, not in the triggers' UPDATE OF
+-- or WHEN: PostgreSQL would tie those columns to the triggers, and a later migration that
+-- alters one of them would fail (or, dropping one, drop the trigger with it).
 CREATE FUNCTION shop_product_search_document_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.search_document IS NOT NULL
+        AND (OLD.title, OLD.description, OLD.category_id, OLD.colour, OLD.gender, OLD.usage,
+             OLD.season)
+        IS NOT DISTINCT FROM (NEW.title, NEW.description, NEW.category_id, NEW.colour,
+                              NEW.gender, NEW.usage, NEW.season)
+    THEN
+        RETURN NEW;  -- nothing searched changed (a stock update, say)
+    END IF;
     NEW.search_document := shop_product_search_document(NEW);
     RETURN NEW;
 END
 $$;
 
 CREATE TRIGGER shop_product_search_document
-BEFORE INSERT OR UPDATE OF title, description, category_id, colour, gender, usage, season
-ON shop_product FOR EACH ROW EXECUTE FUNCTION shop_product_search_document_write();
+BEFORE INSERT OR UPDATE ON shop_product
+FOR EACH ROW EXECUTE FUNCTION shop_product_search_document_write();
 
 CREATE FUNCTION shop_category_search_documents_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF (OLD.name, OLD.path) IS NOT DISTINCT FROM (NEW.name, NEW.path) THEN
+        RETURN NULL;
+    END IF;
     UPDATE shop_product AS product
     SET search_document = shop_product_search_document(product)
     FROM shop_category AS category
@@ -67,9 +81,8 @@ END
 $$;
 
 CREATE TRIGGER shop_category_search_documents
-AFTER UPDATE OF name, path ON shop_category FOR EACH ROW
-WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.path IS DISTINCT FROM NEW.path)
-EXECUTE FUNCTION shop_category_search_documents_write();
+AFTER UPDATE ON shop_category
+FOR EACH ROW EXECUTE FUNCTION shop_category_search_documents_write();
 
 CREATE INDEX shop_product_search_document ON shop_product USING gin (search_document);
 """

@@ -68,6 +68,8 @@ currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code,
 
 
 class Product(models.Model):
+    # Text search reads a ``search_document`` column that PostgreSQL triggers keep from the
+    # fields below (shop/migrations/0006): a field renamed or removed here needs them redone.
     external_id = models.CharField(
         max_length=64,
         unique=True,

@@ -56,6 +56,8 @@ def _digest(photo: UploadedFile) -> str:
 
 
 def _refine_rate() -> str:
-    """``PHOTO_SEARCH_RATE`` ("N/s", "N/min", "N/h", "N/d") with N times REFINEMENTS_PER_PHOTO."""
-    count, period = re.fullmatch(r"(\d+)/(\w+)", settings.PHOTO_SEARCH_RATE).groups()
-    return f"{int(count) * REFINEMENTS_PER_PHOTO}/{_PERIODS[period[0].lower()]}s"
+    """``PHOTO_SEARCH_RATE`` in django-ratelimit's syntax ("30/min", "10/5m", "100/10s") with
+    its count times REFINEMENTS_PER_PHOTO."""
+    rate = re.fullmatch(r"(\d+)/(\d*)([smhd])\w*", settings.PHOTO_SEARCH_RATE.strip().lower())
+    count, periods, unit = rate.groups()
+    return f"{int(count) * REFINEMENTS_PER_PHOTO}/{int(periods or 1) * _PERIODS[unit]}s"

@@ -339,3 +339,16 @@ def test_a_request_without_any_address_is_counted_not_a_500():
     request = RequestFactory().post("/")
     del request.META["REMOTE_ADDR"]
     assert client_address(request) == UNKNOWN_CLIENT
+
+
+@pytest.mark.parametrize(
+    ("rate", "refinements"),
+    [("30/min", "120/60s"), ("10/5m", "40/300s"), ("100/10s", "400/10s"), ("5/d", "20/86400s")],
+)
+def test_the_refinement_budget_follows_every_rate_that_django_ratelimit_reads(
+    settings, rate, refinements
+):
+    from shop.photo_search_limit import _refine_rate
+
+    settings.PHOTO_SEARCH_RATE = rate
+    assert _refine_rate() == refinements

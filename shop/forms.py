@@ -95,7 +95,7 @@ class QuantityForm(forms.Form):
 
 # Names: letters of any script (with their combining marks: Devanagari vowel signs, say),
 # and the punctuation names are written with.
-NAME_PUNCTUATION = frozenset(" -'\u2019.,")
+NAME_PUNCTUATION = frozenset(" -'\u2019.,\u00b7\u30fb")  # ・ as in ジョン・スミス
 # Every country's postcodes: letters and digits, spaced or hyphenated (SW1A 1AA, 10115,
 # 01310-100, 100-0001, D02 X285), with at least one digit (checked apart).
 POSTCODE = re.compile(r"[0-9A-Z]{1,8}(?:[ -][0-9A-Z]{1,8})?")

@@ -159,3 +159,9 @@ def test_a_local_number_for_an_unknown_country_asks_for_the_country_code(client)
     assert response.context["form"].errors["phone"] == [
         "Enter the phone number with its country code, e.g. +44 20 7946 0958."
     ]
+
+
+@pytest.mark.parametrize("name", ["ジョン・スミス", "Maria·Dolors Puig"])
+def test_names_written_with_a_middle_dot_go_through(client, name):
+    assert checkout(client, full_name=name).status_code == 302
+    assert Order.objects.get().full_name == name

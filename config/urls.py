@@ -3,7 +3,7 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.http import HttpResponsePermanentRedirect
+from django.http import HttpResponseRedirect
 from django.templatetags.static import static as static_url
 from django.urls import include, path
 from drf_spectacular.views import (
@@ -33,8 +33,9 @@ redoc = csp_update(
 
 
 def favicon(request):
-    """Browsers and crawlers ask for /favicon.ico whatever the pages' <link rel="icon"> says."""
-    return HttpResponsePermanentRedirect(static_url("favicon.svg"))
+    """Browsers and crawlers ask for /favicon.ico whatever the pages' <link rel="icon"> says.
+    Not a permanent redirect: the icon's hashed file name changes with the icon."""
+    return HttpResponseRedirect(static_url("favicon.svg"))
 
 
 urlpatterns = [

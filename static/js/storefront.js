@@ -18,6 +18,7 @@ for (const list of document.querySelectorAll(".rail .rail-items")) {
     button.setAttribute("aria-label", label);
     button.textContent = glyph;
     button.addEventListener("click", () => {
+      if (button.getAttribute("aria-disabled") === "true") return;
       list.scrollBy({ left: direction * list.clientWidth * 0.8, behavior: "smooth" });
     });
     return button;
@@ -26,8 +27,9 @@ for (const list of document.querySelectorAll(".rail .rail-items")) {
   function update() {
     const end = list.scrollWidth - list.clientWidth;
     controls.hidden = end <= 1;
-    back.disabled = list.scrollLeft <= 1;
-    forward.disabled = list.scrollLeft >= end - 1;
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus on it.
+    back.setAttribute("aria-disabled", String(list.scrollLeft <= 1));
+    forward.setAttribute("aria-disabled", String(list.scrollLeft >= end - 1));
   }
   // Chrome leaves a card that the keyboard focuses where it is when a sliver of it shows:
   // bring the whole card into view, focus ring included (the list's scroll padding).

@@ -3,9 +3,12 @@ database restart: the beats that fail are said once in the worker's log, the wor
 consuming, and the beat comes back with the database without restarting anything."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,8 +29,18 @@ def beats(url: str) -> int:
         return count
 
 
-def test_the_heartbeat_stops_with_the_database_and_comes_back_with_it(tmp_path, redis):
-    with postgres_server(tmp_path / "pg") as postgres:
+@pytest.fixture
+def data_dir():
+    """A folder for the server outside pytest's own temporary root: pg_ctl runs as pgserver's
+    user, and in one CI run that root was no longer traversable for it when the test stopped
+    the server (pgserver opens the path's folders to it only when it starts)."""
+    folder = Path(tempfile.mkdtemp(prefix="vitrine-heartbeat-"))
+    yield folder / "pg"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_heartbeat_stops_with_the_database_and_comes_back_with_it(tmp_path, redis, data_dir):
+    with postgres_server(data_dir) as postgres:
         env = {
             **{k: v for k, v in os.environ.items() if k != "VITRINE_TEST_WORKER_DATABASE"},
             "DJANGO_SETTINGS_MODULE": "config.settings.test",

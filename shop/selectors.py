@@ -78,10 +78,11 @@ class ProductSearch:
 def product_list_storefront(
     *, filters: ProductFilters = NO_FILTERS, search: str = "", sort: str = "new"
 ) -> QuerySet[Product]:
-    """Active products under ``filters``; with ``search``, the matches best first
-    (``product_search_storefront``)."""
+    """Active products under ``filters``; with ``search``, the matches best first, for the words
+    as given: no "did you mean" (a client that gets no products knows there are none; the
+    storefront's page corrects, and says so, through ``product_search_storefront``)."""
     if search.strip():
-        return product_search_storefront(filters=filters, search=search, sort=sort).products
+        return _products_matching(filters, search, sort)
     return _products_storefront(filters).order_by(*SORTS.get(sort, SORTS["new"]))
 
 

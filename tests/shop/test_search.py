@@ -176,3 +176,12 @@ def test_later_migrations_may_alter_the_searched_columns():
             cursor.execute("ALTER TABLE shop_product ALTER COLUMN colour TYPE varchar(60)")
             cursor.execute("ALTER TABLE shop_category ALTER COLUMN name TYPE varchar(300)")
         raise RolledBack
+
+
+@pytest.mark.django_db
+def test_the_api_answers_for_the_words_given_without_correcting_them(client):
+    ProductFactory(title="Catwalk Women Sandals")
+    url = "/api/v1/products/"
+    assert client.get(url, {"q": "sandals"}).json()["count"] == 1
+    assert client.get(url, {"q": "sandels"}).json()["count"] == 0
+    assert search("sandels") == ["Catwalk Women Sandals"]  # the page does correct, and says so

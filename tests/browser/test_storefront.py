@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shop.models import Order, Product
+from tests.browser.checkout import checkout_fill
 from tests.factories.catalogue import jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -229,16 +230,7 @@ def test_shopper_buys_two_products_and_the_order_awaits_payment(shop_page, catal
     shop_page.get_by_role("link", name="Check out").click()
     expect(shop_page.get_by_role("heading", name="Checkout", level=1)).to_be_visible()
     expect(shop_page.locator(".summary .total")).to_have_text(f"Total {total} EUR")
-    fields = {
-        "Full name": "Ada Lovelace",
-        "Email": "ada@example.com",
-        "Street address": "12 St James's Square",
-        "City": "London",
-        "Postcode (optional)": "SW1Y 4JH",
-        "Country": "United Kingdom",
-    }
-    for label, value in fields.items():
-        shop_page.get_by_label(label, exact=True).fill(value)
+    checkout_fill(shop_page)
     shop_page.get_by_role("button", name="Place order").click()
 
     expect(

@@ -10,19 +10,11 @@ from playwright.sync_api import Page, expect
 
 from shop.models import Order, Product
 from tests.browser.accessibility import accessibility_violations
+from tests.browser.checkout import checkout_fill
 from tests.browser.test_storefront import DESKTOP, PHONE, first_of
 from tests.factories.catalogue import ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHECKOUT_FIELDS = {
-    "Full name": "Ada Lovelace",
-    "Email": "ada@example.com",
-    "Street address": "12 St James's Square",
-    "City": "London",
-    "Postcode (optional)": "SW1Y 4JH",
-    "Country": "United Kingdom",
-}
 
 
 def add_to_cart(page: Page, product: Product) -> None:
@@ -33,8 +25,7 @@ def add_to_cart(page: Page, product: Product) -> None:
 
 def place_order(page: Page) -> str:
     page.goto("/checkout/")
-    for label, value in CHECKOUT_FIELDS.items():
-        page.get_by_label(label, exact=True).fill(value)
+    checkout_fill(page)
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name=re.compile("^Thank you"))).to_be_visible()
     return page.locator(".order-reference").inner_text().strip()

@@ -130,6 +130,25 @@ def postgres_server(data_dir: Path):
         holder.communicate("\n", timeout=60)
 
 
+def migrated_environment(database_url: str, media_root: Path) -> dict[str, str]:
+    """The environment of a process of the shop (web server, worker) on its own database, with
+    that database migrated. The test worker's database setting is dropped: it would win."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "VITRINE_TEST_WORKER_DATABASE"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",  # DEBUG off
+        "DATABASE_URL": database_url,
+        "DJANGO_MEDIA_ROOT": str(media_root),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    return env
+
+
 @dataclass
 class Response:
     status: int

@@ -3,14 +3,10 @@
 anything. The test runs its own PostgreSQL, which it stops and starts with pg_ctl."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.faults.servers import fetch, gunicorn, postgres_server
-from tests.process_output import ROOT
+from tests.faults.servers import fetch, gunicorn, migrated_environment, postgres_server
 
 pytestmark = pytest.mark.slow
 
@@ -19,19 +15,7 @@ PAGE, API = "/", "/api/v1/products/"
 
 def test_requests_during_a_database_restart_get_503_and_later_ones_succeed(tmp_path):
     with postgres_server(tmp_path / "pg") as postgres:
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "VITRINE_TEST_WORKER_DATABASE"},
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",  # DEBUG off
-            "DATABASE_URL": postgres.url,
-            "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
-        }
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=300,
-        )
+        env = migrated_environment(postgres.url, tmp_path / "media")
         log = tmp_path / "gunicorn.log"
         with gunicorn(env, log) as base:
             for path in (PAGE, API):

@@ -2,10 +2,7 @@
 database restart: the beats that fail are said once in the worker's log, the worker keeps
 consuming, and the beat comes back with the database without restarting anything."""
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,8 +11,8 @@ import psycopg
 import pytest
 
 from recommender.worker_heartbeat import BEAT_SECONDS
-from tests.faults.servers import postgres_server
-from tests.process_output import ROOT, celery_worker, wait_until
+from tests.faults.servers import migrated_environment, postgres_server
+from tests.process_output import celery_worker, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -41,19 +38,7 @@ def data_dir():
 
 def test_the_heartbeat_stops_with_the_database_and_comes_back_with_it(tmp_path, redis, data_dir):
     with postgres_server(data_dir) as postgres:
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "VITRINE_TEST_WORKER_DATABASE"},
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": postgres.url,
-            "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
-        }
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=300,
-        )
+        env = migrated_environment(postgres.url, tmp_path / "media")
         with celery_worker(env, "-b", redis.url, "worker", "-Q", "heartbeat-test") as output:
             wait_until(lambda: beats(postgres.url) == 1, 60, output)
             postgres.stop()

@@ -20,7 +20,6 @@ from recommender.selectors import (
     product_list_similar_scores,
     product_search_by_photo,
 )
-from recommender.selectors.searches import LARGEST_PART_PREFERENCE
 from recommender.services import index_build, product_embeddings_refresh
 from shop.models import Product, ProductImage
 from shop.sample_catalogue import COLOURS, _draw
@@ -191,13 +190,12 @@ def test_a_product_photographed_on_a_table_is_searched_without_the_table(catalog
     # Handbags, not whatever matches the table.
     assert all(article(r.product) == "Handbags" for results in found for r in results)
     # Cut out of the photo, the handbag looks more like the catalogue's than the whole photo
-    # does (the search keeps whichever matches the catalogue better, the largest part found
-    # unless another matches better by more than LARGEST_PART_PREFERENCE).
+    # does (the search keeps the largest part found when it matches better than the photo).
     whole = [product_list_by_photo(photo=photo, k=4, find_product=False) for photo in photos]
     gains = [
         cut[0].image_score - as_is[0].image_score for cut, as_is in zip(found, whole, strict=True)
     ]
-    assert min(gains) >= -LARGEST_PART_PREFERENCE and sum(gains) / len(gains) > 0.03, gains
+    assert sum(gains) / len(gains) > 0.03, gains
 
 
 def drawn_photo(shape: str, rgb) -> bytes:
@@ -251,7 +249,7 @@ def test_each_product_in_a_photo_of_several_is_found_and_can_be_searched_on_its_
         assert {article(r.product) for r in searched.results} == {kind}
 
 
-def test_the_largest_part_found_is_searched_unless_another_matches_clearly_better(
+def test_the_largest_part_found_is_searched_unless_the_photo_as_it_is_matches_better(
     catalogue, monkeypatch
 ):
     from recommender.selectors import searches
@@ -267,13 +265,14 @@ def test_the_largest_part_found_is_searched_unless_another_matches_clearly_bette
         return product_search_by_photo(photo=photo, k=2)
 
     rest = [0.0] * (candidates - 3)
-    # The largest part, 0.04 behind the photo as it is and 0.03 behind the next part: chosen.
-    largest = search_with([0.80, 0.76, 0.79, *rest])
-    assert largest.searched == found.items[0].box and largest.match == 0.76
-    # Another part better by more than the preference: that one.
-    other = search_with([0.80, 0.70, 0.90, *rest])
-    assert other.searched == found.items[1].box and other.match == 0.90
-    assert LARGEST_PART_PREFERENCE == 0.06
+    # The largest part, ahead of the photo as it is: chosen, even with a smaller part that the
+    # catalogue matches far better (something else in the room, perhaps a product on sale).
+    largest = search_with([0.80, 0.81, 0.95, *rest])
+    assert largest.searched == found.items[0].box and largest.match == 0.81
+    # The photo as it is ahead of the largest part (a close-up cut into pieces): the photo.
+    whole = search_with([0.80, 0.76, 0.95, *rest])
+    assert whole.searched is None and whole.match == 0.80
+    assert [item.match for item in whole.items[:2]] == [0.76, 0.95]  # still offered
 
 
 def test_a_studio_photo_or_the_whole_photo_on_request_has_no_items(catalogue):

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
@@ -191,3 +192,56 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ShopperEvent(models.Model):
+    """One thing a shopper did, under a pseudonym (recommender/behaviour/).
+
+    The table is partitioned by day (migration 0008) so that reading a period reads only its
+    days and expiring a day (``EVENTS_RETENTION_DAYS``) drops a table instead of deleting rows.
+    Hence the primary key includes the time: PostgreSQL asks for the partition key in every
+    unique constraint. Products are referred to by id, without a foreign key, so that deleting
+    a product never has to scan millions of events (and its history still counts).
+    """
+
+    class Kind(models.TextChoices):
+        VIEW = "view", "product viewed"
+        IMPRESSION = "impression", "rail shown"
+        CLICK = "click", "rail clicked"
+        CART_ADD = "cart_add", "added to cart"
+        ORDER = "order", "ordered"
+        TEXT_SEARCH = "text_search", "searched by words"
+        PHOTO_SEARCH = "photo_search", "searched by photo"
+
+    pk = models.CompositePrimaryKey("occurred_at", "id")
+    id = models.UUIDField()
+    occurred_at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # A keyed hash of the visitor's cookie under a salt that is replaced every day and then
+    # forgotten: one visit's events belong together, two days' cannot be linked.
+    visitor = models.CharField(max_length=32)
+    # The product viewed, clicked, added or ordered; for an impression, the page's product.
+    product_id = models.IntegerField(null=True)
+    # The rail shown, clicked, or that led the shopper to the product added or ordered.
+    rail = models.CharField(max_length=24, blank=True)
+    position = models.SmallIntegerField(null=True)  # of the click in its rail, from 1
+    shown = ArrayField(models.IntegerField(), default=list, blank=True)  # an impression's ids
+    quantity = models.IntegerField(null=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True)  # an order line's
+    query = models.CharField(max_length=200, blank=True)
+    results = models.IntegerField(null=True)  # how many products a search found
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class VisitorSalt(models.Model):
+    """The secret that turns visitors' cookies into the day's pseudonyms. Each day gets a new
+    random one; old ones are deleted, after which nobody, the shop included, can tell which
+    cookie an old pseudonym came from."""
+
+    day = models.DateField(unique=True)
+    salt = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"salt of {self.day}"

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from recommender.behaviour.storing import shopper_events_expire, shopper_events_store
 from recommender.broker import enqueue
 from recommender.indexing import index_build, product_embeddings_refresh
 from recommender.quality import insights
@@ -61,3 +62,14 @@ def build_index(encoder: str | None = None) -> int:
 def run_evaluation(run_id: int) -> None:
     """Measure recommendation quality for the admin's Insights page."""
     insights.evaluation_run_execute(run_id=run_id)
+
+
+@shared_task(**IDEMPOTENT)
+def store_shopper_events(events: list[dict]) -> int:
+    """Store a batch of recorded shopper events (the events themselves: they exist nowhere else)."""
+    return shopper_events_store(events=events)
+
+
+@shared_task(**IDEMPOTENT)
+def expire_shopper_events() -> list[str]:
+    return shopper_events_expire()

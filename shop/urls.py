@@ -14,4 +14,5 @@ urlpatterns = [
     path("cart/update/<int:product_id>/", views.cart_update, name="cart_update"),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/<str:reference>/", views.order, name="order"),
+    path("privacy/consent/", views.consent, name="consent"),
 ]

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "recommender.behaviour.middleware.VisitorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -72,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.cart",
                 "shop.context_processors.categories",
+                "recommender.behaviour.context_processors.consent",
             ],
         },
     },
@@ -245,6 +247,18 @@ RECOMMENDER_TEXT_REFIT_DELAY = env.int("RECOMMENDER_TEXT_REFIT_DELAY", default=3
 RECOMMENDER_SWEEP_SECONDS = env.int("RECOMMENDER_SWEEP_SECONDS", default=300)
 RECOMMENDER_CACHE_DIR = Path(env("RECOMMENDER_CACHE_DIR", default=str(VAR_DIR / "cache")))
 
+# What shoppers do (recommender/behaviour/): recorded under a daily pseudonym, never with an
+# address, a user agent or a session key; not for crawlers, nor for browsers that send Do Not
+# Track or Global Privacy Control. With EVENTS_REQUIRE_CONSENT, nothing until the shopper
+# says yes on the storefront's banner. Events reach the database through the workers, in
+# batches sent every EVENTS_FLUSH_SECONDS; at most EVENTS_OUTBOX_LIMIT wait per web process
+# while the broker is out of reach. Days older than EVENTS_RETENTION_DAYS are dropped hourly.
+EVENTS_ENABLED = env.bool("EVENTS_ENABLED", default=True)
+EVENTS_REQUIRE_CONSENT = env.bool("EVENTS_REQUIRE_CONSENT", default=False)
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=180)
+EVENTS_FLUSH_SECONDS = env.float("EVENTS_FLUSH_SECONDS", default=1.0)
+EVENTS_OUTBOX_LIMIT = env.int("EVENTS_OUTBOX_LIMIT", default=10_000)
+
 # Celery (cookiecutter-django's layout). Without CELERY_BROKER_URL the broker is Kombu's
 # file-system transport in VAR_DIR/celery: a real broker shared by processes on one machine,
 # needing no server. Production uses Redis.
@@ -287,6 +301,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommender.tasks.sweep_embeddings",
         "schedule": RECOMMENDER_SWEEP_SECONDS,
     },
+    "expire-shopper-events": {
+        "task": "recommender.tasks.expire_shopper_events",
+        "schedule": 3600,
+    },
 }
 
 # The REST API (/api/v1/): anonymous reads; writes by staff with the model permission the
@@ -301,6 +319,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "shop.api.schema.VitrineAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "photo_search": env("API_PHOTO_SEARCH_RATE", default="30/min"),
+        "events": env("API_EVENTS_RATE", default="600/min"),
     },
     "EXCEPTION_HANDLER": "shop.api.policies.exception_handler",
     # Rate limits key on the client's address. Behind N trusted proxies (nginx in

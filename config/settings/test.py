@@ -10,8 +10,13 @@ SECRET_KEY = "test-only-not-secret"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests override it per test with a temporary folder (and hand it to the workers they start).
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "test-media")))
-# Messages stay in the test process; a test that runs a real worker points both at Redis.
-CELERY_BROKER_URL = "memory://"
+# Messages stay in the test process; a test that runs a real worker points both at Redis, and
+# one that runs a web server hands it Redis here.
+CELERY_BROKER_URL = env("VITRINE_TEST_BROKER_URL", default="memory://")
+
+# Recorded events stay in the process's outbox until a test sends or stores them
+# (recording.outbox_send, storing.shopper_events_store); a test of the sending thread asks for it.
+EVENTS_FLUSH_SECONDS = env.float("VITRINE_TEST_EVENTS_FLUSH_SECONDS", default=0)
 
 # Learning a shopper space photographs products at each index build (~20 s for the drawn
 # catalogue): the tests of it ask for it (tests/recommender/test_shopper_space.py).

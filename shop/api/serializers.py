@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from recommender.behaviour.recording import RAIL_LINK_MAX_POSITION, RAILS
+from recommender.models import ShopperEvent
 from shop import forms as shop_forms
 from shop.images import MAX_IMAGE_BYTES, InvalidImage, check_image
 from shop.models import Category, Gender, Product, ProductImage
@@ -286,3 +288,50 @@ class EmbeddingStatusSerializer(serializers.Serializer):
     encoder = serializers.CharField(allow_blank=True)
     index = serializers.IntegerField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ShopperEventSerializer(serializers.Serializer):
+    """One thing the shopper did, as the storefront records it (ShopperEvent)."""
+
+    kind = serializers.ChoiceField(choices=ShopperEvent.Kind.choices)
+    product = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="The product viewed, clicked, added or ordered; for an impression, the "
+        "product whose page showed the rail.",
+    )
+    rail = serializers.ChoiceField(
+        choices=RAILS,
+        required=False,
+        help_text="The rail shown or clicked, or that led the shopper to the product added or "
+        "ordered.",
+    )
+    position = serializers.IntegerField(
+        min_value=1, max_value=RAIL_LINK_MAX_POSITION, required=False, help_text="Of a click."
+    )
+    shown = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=RAIL_LINK_MAX_POSITION,
+        required=False,
+        help_text="An impression's products, in their order.",
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="An order line's total, in the shop's currency.",
+    )
+    query = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    results = serializers.IntegerField(min_value=0, required=False)
+
+
+class ShopperEventsSerializer(serializers.Serializer):
+    visitor = serializers.CharField(
+        min_length=16,
+        max_length=64,
+        help_text="Your front end's own random identifier of this shopper (never a user id, an "
+        "email or an address): the shop stores a keyed hash of it that changes every day.",
+    )
+    events = ShopperEventSerializer(many=True, min_length=1, max_length=100)

@@ -12,5 +12,6 @@ urlpatterns = [
     *router.urls,
     path("search/photo/", views.PhotoSearchView.as_view(), name="photo-search"),
     path("search/photo/items/", views.PhotoItemsSearchView.as_view(), name="photo-search-items"),
+    path("events/", views.ShopperEventsView.as_view(), name="events"),
     re_path(r"^[\s\S]*$", views.json_not_found),  # unknown API URLs answer in the API's format
 ]

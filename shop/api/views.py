@@ -17,8 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import api_error
+from recommender.behaviour.recording import shopper_events_record_for
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
+from recommender.models import ShopperEvent
 from recommender.selectors import (
     product_embedding_get,
     product_list_similar,
@@ -37,6 +39,7 @@ from shop.api.serializers import (
     ProductListParamsSerializer,
     ProductSerializer,
     ProductWriteSerializer,
+    ShopperEventsSerializer,
     SimilarParamsSerializer,
     SimilarProductSerializer,
 )
@@ -271,6 +274,37 @@ class PhotoItemsSearchView(PhotoSearchView):
         found = _photo_search(request)
         context = {"request": request}
         return Response(PhotoSearchResultSerializer(found, context=context).data)
+
+
+class ShopperEventsView(APIView):
+    throttle_classes = [AddressScopedRateThrottle]
+    throttle_scope = "events"  # rate: API_EVENTS_RATE
+    queryset = ShopperEvent.objects.none()  # POST needs recommender.add_shopperevent
+
+    @extend_schema(
+        tags=["events"],
+        request=ShopperEventsSerializer,
+        responses={
+            202: inline_serializer("EventsAccepted", {"accepted": serializers.IntegerField()}),
+            **errors(400, 401, 403, 429),
+        },
+    )
+    def post(self, request):
+        """Record what one shopper did on another front end (a mobile app, a headless
+        storefront), up to 100 events: the same events the shop's own pages record, feeding
+        its behaviour rails and Insights. Send them only for shoppers who may be recorded: not
+        for crawlers, nor when the browser sends Do Not Track or Global Privacy Control, nor
+        without consent where the law asks for it. The shop stores no address or user agent;
+        the visitor is stored as a keyed hash that changes every day. Needs a staff token with
+        the permission to add shopper events; rate limited per client (API_EVENTS_RATE).
+        Events are stored by the workers within seconds (202: accepted, not yet stored)."""
+        params = _params(ShopperEventsSerializer, request.data).validated_data
+        events = [
+            {("product_id" if name == "product" else name): value for name, value in e.items()}
+            for e in params["events"]
+        ]
+        shopper_events_record_for(visitor=params["visitor"], events=events)
+        return Response({"accepted": len(events)}, status=status.HTTP_202_ACCEPTED)
 
 
 def _photo_search(request):

@@ -1,4 +1,7 @@
+from urllib.parse import urlencode
+
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from shop import thumbnails
@@ -60,3 +63,13 @@ def query_with(context, **changes):
 @register.filter
 def percent(fraction: float) -> str:
     return f"{round(float(fraction) * 100)}%"
+
+
+@register.simple_tag
+def product_url(product, filter_query: str = "", rail: str = "", position: int = 0) -> str:
+    """A product's page, keeping the list's filters; from a rail, with the rail's name and the
+    item's position (the click is recorded there, recommender/behaviour/recording.py)."""
+    from_rail = urlencode({"rail": rail, "pos": position}) if rail else ""
+    query = "&".join(part for part in (filter_query, from_rail) if part)
+    url = reverse("shop:product", args=[product.slug])
+    return f"{url}?{query}" if query else url

@@ -4,6 +4,7 @@ order), search by photo. Thin: read the request, call a selector or service, ren
 from shop.views.buying import cart, cart_add, cart_update, checkout, order
 from shop.views.catalogue import category, home, product, search
 from shop.views.photos import photo_search
+from shop.views.privacy import consent
 
 __all__ = [
     "cart",
@@ -11,6 +12,7 @@ __all__ = [
     "cart_update",
     "category",
     "checkout",
+    "consent",
     "home",
     "order",
     "photo_search",

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from recommender.behaviour.recording import rail_lead, shopper_event_record
 from recommender.selectors import SimilarProduct, product_list_you_may_like
 from shop.cart import Cart, CartError, cart_totals
 from shop.forms import CheckoutForm, QuantityForm
@@ -41,6 +42,14 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     except CartError as error:
         messages.error(request, str(error))
         return redirect(back)
+    if got > wanted - form.cleaned_data["quantity"]:
+        shopper_event_record(
+            request,
+            kind="cart_add",
+            product_id=product.pk,
+            quantity=got - (wanted - form.cleaned_data["quantity"]),
+            rail=rail_lead(request, product_id=product.pk),
+        )
     if got < wanted:
         messages.warning(
             request, f"Only {product.stock} of {product.title} in stock: {got} in your cart."
@@ -74,6 +83,10 @@ def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
 @require_GET
 def cart(request: HttpRequest) -> HttpResponse:
     lines = Cart(request.session).lines()
+    suggestions = _you_may_like(lines)
+    if lines and suggestions:
+        shown = [similar.product.pk for similar in suggestions]
+        shopper_event_record(request, kind="impression", rail="you_may_like", shown=shown)
     return render(
         request,
         "shop/cart.html",
@@ -81,7 +94,7 @@ def cart(request: HttpRequest) -> HttpResponse:
             "lines": lines,
             "totals": cart_totals(lines),
             "can_checkout": bool(lines) and not any(line.problem for line in lines),
-            "suggestions": _you_may_like(lines),
+            "suggestions": suggestions,
         },
     )
 
@@ -129,6 +142,16 @@ def checkout(request: HttpRequest) -> HttpResponse:
                     messages.error(request, f"Your order was not placed: {problem}.")
                 return redirect("shop:cart")
             cart.clear()
+            placed_now = order.reference not in request.session.get(SESSION_ORDERS, [])
+            for line in order.lines.all() if placed_now else []:  # not a resubmitted page
+                shopper_event_record(
+                    request,
+                    kind="order",
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    amount=line.subtotal,
+                    rail=rail_lead(request, product_id=line.product_id),
+                )
             request.session[SESSION_ORDERS] = [
                 *request.session.get(SESSION_ORDERS, []),
                 order.reference,

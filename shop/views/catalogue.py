@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from recommender.behaviour.recording import rail_click_record, shopper_event_record
 from recommender.selectors import (
     product_embedding_status,
     product_list_by_text,
@@ -76,6 +77,10 @@ def _product_list(request, *, title, extra, category=None, search=""):
     else:
         products, searched = product_list_storefront(filters=filters, sort=sort), ""
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    if search and page.number == 1:  # a search, not its further pages
+        shopper_event_record(
+            request, kind="text_search", query=search, results=page.paginator.count
+        )
     context = {
         "title": title,
         "page": page,
@@ -108,6 +113,13 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     filter_form = ProductFilterForm(request.GET, colours=colour_choices())
     filters = filter_form.filters()
     rail = product_list_similar(product=product, k=RAIL_SIZE, filters=filters)
+    shopper_event_record(request, kind="view", product_id=product.pk)
+    rail_click_record(request, product_id=product.pk)
+    if rail:
+        shown = [similar.product.pk for similar in rail]
+        shopper_event_record(
+            request, kind="impression", product_id=product.pk, rail="similar", shown=shown
+        )
     cart = Cart(request.session)
     ancestors = list(Category.objects.get_ancestors(product.category)) if product.category else []
     return render(

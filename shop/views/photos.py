@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from recommender.behaviour.recording import shopper_event_record
 from recommender.encoders import UnreadableImage
 from recommender.encoding import IndexOutdated
 from recommender.selectors import (
@@ -63,6 +64,7 @@ def photo_search(request: HttpRequest) -> HttpResponse:
                     find_product=not form.cleaned_data["whole_photo"],
                 )
                 context |= {"results": found.results, "unsure": found.unsure}
+                shopper_event_record(request, kind="photo_search", results=len(found.results))
                 context["found"] = _found_for_script(found)
             except UnreadableImage as error:
                 form.add_error("photo", f"We could not read this photo: {error}.")

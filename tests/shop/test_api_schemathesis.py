@@ -75,7 +75,8 @@ def indexed_catalogue(django_db_setup, django_db_blocker, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def data(indexed_catalogue, db, monkeypatch):
     # The throttle would answer 429 (documented, and tested elsewhere) after a few examples.
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"photo_search": "100000/min"})
+    rates = {"photo_search": "100000/min", "events": "100000/min"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
     # Requests go straight to the WSGI app, which closes the database connection after each
     # one; the test's transaction must survive them (Django's test client does the same).
     request_started.disconnect(close_old_connections)

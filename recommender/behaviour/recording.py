@@ -1,0 +1,215 @@
+"""From a request to the workers without slowing the page.
+
+``shopper_event_record`` appends the event to this process's outbox, in memory: no database
+write, no network. A background thread sends what has gathered to the Celery workers every
+``EVENTS_FLUSH_SECONDS``, in batches (storing.py writes them). What each failure costs:
+
+- The broker (Redis) out of reach: events wait in the outbox, up to ``EVENTS_OUTBOX_LIMIT`` per
+  process, and go once it is back; beyond that the oldest are dropped and counted (logged).
+- A worker killed while storing: its batch is redelivered (acks_late) and stored once (each
+  event's id).
+- A web process killed: the events of its last ``EVENTS_FLUSH_SECONDS`` are lost.
+
+A failure here never fails the page: it is logged and the shopper sees nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from functools import cached_property
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from recommender.behaviour import privacy
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000  # events per message to the workers
+RETRY_AFTER_MAX_SECONDS = 30  # between tries while the broker is out of reach
+
+
+class Visitor:
+    """The shopper behind a request, as the recording sees them (``request.visitor``, set by
+    VisitorMiddleware)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._request = request
+        self.new_token = ""  # set when this response must give the shopper their cookie
+
+    @cached_property
+    def recorded(self) -> bool:
+        return privacy.recording_allowed(self._request)
+
+    @cached_property
+    def pseudonym(self) -> str:
+        token = self._request.COOKIES.get(privacy.VISITOR_COOKIE, "")
+        if not token or len(token) > 64:
+            token = self.new_token = privacy.visitor_token_new()
+        return privacy.visitor_pseudonym(token, day=datetime.now(UTC).date())
+
+
+class Outbox:
+    """Events waiting to be sent, at most ``limit``: when full, the oldest go first."""
+
+    def __init__(self, *, limit: int) -> None:
+        self._events: deque[dict] = deque()
+        self._lock = threading.Lock()
+        self.limit = limit
+        self.dropped = 0  # since the process started
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def put(self, event: dict) -> None:
+        with self._lock:
+            self._events.append(event)
+            self._trim()
+
+    def take(self, count: int) -> list[dict]:
+        with self._lock:
+            return [self._events.popleft() for _ in range(min(count, len(self._events)))]
+
+    def put_back(self, events: list[dict]) -> None:
+        """Return events that could not be sent, ahead of the newer ones."""
+        with self._lock:
+            self._events.extendleft(reversed(events))
+            self._trim()
+
+    def _trim(self) -> None:
+        over = len(self._events) - self.limit
+        if over > 0:
+            for _ in range(over):
+                self._events.popleft()
+            if not self.dropped or (self.dropped + over) // 1000 > self.dropped // 1000:
+                logger.warning(
+                    "Shopper events outbox full (%d): %d oldest events dropped so far",
+                    self.limit,
+                    self.dropped + over,
+                )
+            self.dropped += over
+
+
+outbox = Outbox(limit=settings.EVENTS_OUTBOX_LIMIT)
+_sender_pid = 0
+_sender_lock = threading.Lock()
+
+
+def shopper_event_record(request: HttpRequest, *, kind: str, **fields) -> None:
+    """Record that this request's shopper did ``kind`` (ShopperEvent's fields in ``fields``),
+    unless they are not to be recorded (privacy.py)."""
+    visitor = getattr(request, "visitor", None)
+    if visitor is None or not visitor.recorded:
+        return
+    try:
+        pseudonym = visitor.pseudonym
+    except Exception:  # the day's salt needs the database: the page must not
+        logger.exception("Shopper event not recorded")
+        return
+    outbox.put(_event(pseudonym, kind=kind, **fields))
+    _sender_start()
+
+
+def shopper_events_record_for(*, visitor: str, events: list[dict]) -> None:
+    """Record events that another front end sends for one of its shoppers (the API), each a
+    dict of ShopperEvent's fields with its ``kind``. ``visitor`` is that front end's own
+    identifier of the shopper, stored only as the day's pseudonym of it."""
+    pseudonym = privacy.visitor_pseudonym(visitor, day=datetime.now(UTC).date())
+    for fields in events:
+        outbox.put(_event(pseudonym, **fields))
+    _sender_start()
+
+
+def _event(pseudonym: str, *, kind: str, **fields) -> dict:
+    """An event as it travels to the workers: JSON, time and id given here."""
+    if fields.get("amount") is not None:
+        fields["amount"] = str(fields["amount"])
+    return {
+        "id": str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "kind": kind,
+        "visitor": pseudonym,
+        **fields,
+    }
+
+
+def outbox_send() -> int:
+    """Send every waiting event to the workers; how many went. On a broker failure the rest wait."""
+    from recommender.broker import enqueue  # the tasks module loads the indexing code
+    from recommender.tasks import store_shopper_events
+
+    sent = 0
+    while batch := outbox.take(BATCH_SIZE):
+        if not enqueue(store_shopper_events, batch):
+            outbox.put_back(batch)
+            break
+        sent += len(batch)
+    return sent
+
+
+def _sender_start() -> None:
+    global _sender_pid
+    if settings.EVENTS_FLUSH_SECONDS <= 0 or _sender_pid == os.getpid():
+        return
+    with _sender_lock:
+        if _sender_pid != os.getpid():  # a fork (gunicorn) has its own outbox and thread
+            _sender_pid = os.getpid()
+            threading.Thread(target=_send_forever, name="shopper-events", daemon=True).start()
+            atexit.register(outbox_send)
+
+
+def _send_forever() -> None:
+    pause = settings.EVENTS_FLUSH_SECONDS
+    while True:
+        time.sleep(pause)
+        try:
+            waiting = len(outbox)
+            sent = outbox_send()
+        except Exception:
+            logger.exception("Shopper events not sent")
+            sent, waiting = 0, 1
+        # While the broker is out of reach, try less often (each try may wait on a timeout).
+        failed = sent < waiting
+        pause = min(pause * 2, RETRY_AFTER_MAX_SECONDS) if failed else settings.EVENTS_FLUSH_SECONDS
+
+
+# Rails whose items carry ?rail=NAME&pos=N, so that a click on them is recorded.
+RAILS = ("similar", "you_may_like")
+RAIL_LINK_MAX_POSITION = 100
+SESSION_RAIL_LEADS = "rail_leads"  # product id -> the rail whose click last led to it
+RAIL_LEADS_KEPT = 50
+
+
+def rail_click_record(request: HttpRequest, *, product_id: int) -> None:
+    """If the shopper came to this product from a rail (its link's ``rail`` and ``pos``),
+    record the click and remember the rail, to which an add to cart or an order of this product
+    is then attributed (``rail_lead``). Links with other values are ignored: anyone can type
+    a URL."""
+    rail, position = request.GET.get("rail", ""), request.GET.get("pos", "")
+    if rail not in RAILS or not position.isdigit() or int(position) > RAIL_LINK_MAX_POSITION:
+        return
+    visitor = getattr(request, "visitor", None)
+    if visitor is None or not visitor.recorded:
+        return
+    shopper_event_record(
+        request, kind="click", product_id=product_id, rail=rail, position=int(position)
+    )
+    leads = {
+        key: value
+        for key, value in request.session.get(SESSION_RAIL_LEADS, {}).items()
+        if key != str(product_id)
+    }
+    leads[str(product_id)] = rail
+    request.session[SESSION_RAIL_LEADS] = dict(list(leads.items())[-RAIL_LEADS_KEPT:])
+
+
+def rail_lead(request: HttpRequest, *, product_id: int) -> str:
+    """The rail whose click last led this shopper to ``product_id`` (attribution), or ''."""
+    return request.session.get(SESSION_RAIL_LEADS, {}).get(str(product_id), "")

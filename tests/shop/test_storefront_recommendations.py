@@ -9,9 +9,11 @@ from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from recommender.behaviour import recording
 from recommender.services import index_build
 from shop.images import MAX_IMAGE_BYTES
 from shop.models import Product
@@ -90,6 +92,15 @@ def test_search_by_photo_ranks_look_alikes_first(client, indexed):
     assert len(results) == 24
     assert articles(results[:6])["Trousers"] >= 4
     assert b"products that look like your photo" in response.content
+
+
+def test_a_search_by_photo_is_recorded_with_how_many_it_found_and_never_the_photo(indexed):
+    recording.outbox.take(10**9)
+    shopper = Client(headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0"})
+    search(shopper, photo_of("Vitrine Women Yellow Trouser"))
+    (event,) = recording.outbox.take(10**9)
+    assert (event["kind"], event["results"]) == ("photo_search", 24)
+    assert set(event) == {"id", "occurred_at", "kind", "visitor", "results"}
 
 
 def test_search_by_photo_applies_the_filters(client, indexed):

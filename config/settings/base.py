@@ -211,6 +211,9 @@ REQUEST_QUEUE_TIMEOUT = env.float("REQUEST_QUEUE_TIMEOUT", default=5.0)
 
 # The shop
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
+# Simulated shoppers `make run` sends to a demo shop it has just imported, once its index is
+# live, so that behaviour rails and Insights have something to show (0: none).
+SHOP_DEMO_SIMULATED_SHOPPERS = env.int("SHOP_DEMO_SIMULATED_SHOPPERS", default=40)
 SHOP_DEMO_CATALOGUE = env(
     "SHOP_DEMO_CATALOGUE",
     # SHOP_DEMO_CATALOG: the variable's former spelling, still read.

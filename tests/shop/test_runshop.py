@@ -65,6 +65,7 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(
         "VITRINE_VAR_DIR": str(tmp_path / "var"),
         "SHOP_DEMO_CATALOGUE": str(tmp_path / "no-such-catalogue"),
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "SHOP_DEMO_SIMULATED_SHOPPERS": "4",
     }
     for name in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SUPERUSER_PASSWORD"):
         env.pop(name, None)
@@ -85,6 +86,7 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(
         output.wait_for(r"drawing a small sample catalogue", 120)
         output.wait_for(r"Demo catalogue: 48 created", 120)
         output.wait_for(r"file-system broker", 60)
+        output.wait_for(r"4 simulated shoppers will visit once the index is built", 120)
         base = output.wait_for(r"Vitrine is running at (\S+)", 120).group(1)
         credentials = output.wait_for(r"user '(\w+)'\s+password (\S+)", 5)
 
@@ -93,6 +95,11 @@ def test_runshop_starts_everything_from_nothing_and_ctrl_c_stops_it_all(
         photo = re.search(r'<img src="([^"]+)"', home).group(1)
         assert urllib.request.urlopen(urllib.parse.urljoin(base, photo)).status == 200
         assert "Site administration" in log_in(base, *credentials.groups())
+        # Once the worker has built the first index, simulated shoppers give the demo a history.
+        visits = output.wait_for(
+            r"4 simulated visitors: (\d+) product views, (\d+) rail clicks", 300
+        )
+        assert int(visits.group(1)) >= 12 and int(visits.group(2)) > 0
 
         children = [p for p in psutil.Process(shop.pid).children(recursive=True)]
         assert any("celery" in " ".join(p.cmdline()) for p in children)

@@ -1,6 +1,9 @@
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender.behaviour.simulated_shoppers import Product, shoppers_simulate
+from recommender.selectors import index_live
 from shop.models import Product as CatalogueProduct
 
 
@@ -20,10 +23,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--checkout-rate", type=float, default=0.5, help="share of carts checked out"
         )
+        parser.add_argument(
+            "--wait-for-index",
+            type=int,
+            default=0,
+            metavar="SECONDS",
+            help="wait up to this long for a live similarity index (rails) before starting",
+        )
 
-    def handle(self, *args, base_url, visitors, seed, concurrency, styles, checkout_rate, **o):
+    def handle(self, *args, base_url, visitors, seed, concurrency, styles, checkout_rate, **more):
         if not base_url.startswith(("http://", "https://")):
             raise CommandError(f"base_url must be an http(s) URL, got {base_url!r}")
+        deadline = time.monotonic() + more["wait_for_index"]
+        while index_live() is None and time.monotonic() < deadline:
+            time.sleep(5)
         catalogue = [
             Product(slug, gender, category, colour)
             for slug, gender, category, colour in CatalogueProduct.objects.filter(

@@ -60,8 +60,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
         credentials = self._admin_user()
-        if not no_demo:
-            self._demo_catalogue()
+        demo_imported = not no_demo and self._demo_catalogue()
         index = index_live()
         if index is None and Product.objects.exists():
             # Rails appear once the worker has built the first index; the shop starts meanwhile.
@@ -79,6 +78,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         children: list[subprocess.Popen] = []
+        helpers: list[subprocess.Popen] = []  # may end on their own
         try:
             self.stdout.write(f"Celery: {broker_description()}")
             children.append(
@@ -103,6 +103,17 @@ class Command(BaseCommand):
             )
             _wait_for_port(host, int(port), children)
             url = f"http://{host}:{port}/"
+            visitors = settings.SHOP_DEMO_SIMULATED_SHOPPERS
+            if demo_imported and visitors and settings.EVENTS_ENABLED:
+                # A little synthetic history, once the first index is live, so that the demo's
+                # behaviour rails and Insights are not empty. Not watched: it ends by itself.
+                simulate = ["simulate_shoppers", url, "--visitors", str(visitors)]
+                simulate += ["--concurrency", "2", "--wait-for-index", "1800"]
+                helpers.append(_spawn([sys.executable, "manage.py", *simulate]))
+                self.stdout.write(
+                    f"{visitors} simulated shoppers will visit once the index is built "
+                    "(synthetic history for the demo; SHOP_DEMO_SIMULATED_SHOPPERS=0 turns it off)."
+                )
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nVitrine is running at {url}\n"
@@ -115,7 +126,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
-            _stop(children)
+            _stop(helpers + children)
             if "DATA_DIR" in settings.DATABASES["default"]:
                 # Children stopped by a signal never unregistered from the embedded server;
                 # forget them so that it stops when this process exits.
@@ -156,11 +167,12 @@ class Command(BaseCommand):
             password = f"(unchanged; reset it with: python manage.py changepassword {username})"
         return username, password
 
-    def _demo_catalogue(self):
+    def _demo_catalogue(self) -> bool:
+        """Import the demo catalogue into an empty shop; whether it did."""
         count = Product.objects.count()
         if count:
             self.stdout.write(f"Catalogue has {count} products; no demo import.")
-            return
+            return False
         path = Path(settings.SHOP_DEMO_CATALOGUE)
         if not (path / "styles.csv").is_file():
             self.stdout.write(f"No demo catalogue at {path}; drawing a small sample catalogue.")
@@ -171,6 +183,7 @@ class Command(BaseCommand):
             report = catalogue_import(path=path, default_stock=DEMO_STOCK, progress=bar.update)
         priced = products_set_demo_prices()
         self.stdout.write(f"Demo catalogue: {report}; demo prices given to {priced} products.")
+        return True
 
 
 def _raise_keyboard_interrupt(signum, frame):

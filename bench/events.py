@@ -1,0 +1,197 @@
+"""Recording what shoppers do, under load: product pages with event recording off, then on,
+then on while another front end sends 2,000 events/s through the API.
+
+    .venv/bin/python -m bench.events [--seconds 30] [--rounds 2] [--events-per-second 2000]
+
+gunicorn (2 sync workers, DEBUG off) on the var/bench catalogue, product pages loaded by wrk
+with a browser's user agent and one of 1,000 visitors' cookies (so that each page records a view
+and its rail's impression), a Celery worker storing the events, Redis as the broker
+(``--broker``, default redis://127.0.0.1:6379/3, emptied first). The three settings alternate
+``--rounds`` times, so that the machine's drift falls on each alike. For each: requests/s, p50
+and p99, events recorded per second, and whether every event was stored once the load stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import django
+
+from bench.load import free_port, start_gunicorn, wrk
+
+CONNECTIONS = 4
+API_EVENTS_PER_REQUEST = 100
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+PAGES_LUA = """
+paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+math.randomseed(0)
+request = function()
+  local headers = {
+    ["User-Agent"] = "AGENT",
+    ["Cookie"] = "vitrine_visitor=bench-visitor-" .. math.random(1000),
+  }
+  return wrk.format("GET", paths[math.random(#paths)], headers)
+end
+""".replace("AGENT", BROWSER)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30, help="per setting and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--events-per-second", type=int, default=2000)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/3")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["CELERY_BROKER_URL"] = args.broker
+    django.setup()
+    import redis
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    from recommender.models import ShopperEvent
+    from recommender.selectors import index_live
+    from shop.models import Product
+
+    if index_live() is None:
+        raise SystemExit("no live index: run `manage.py reindex` first")
+    redis.Redis.from_url(args.broker).flushdb()
+    user = get_user_model().objects.create_user(f"bench-events-{time.time_ns()}", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="add_shopperevent"))
+    token = Token.objects.create(user=user).key
+    slugs = list(Product.objects.filter(is_active=True).values_list("slug", flat=True)[:500])
+    work = Path(tempfile.mkdtemp(prefix="vitrine-events-"))
+    (work / "paths.txt").write_text("".join(f"/p/{slug}/\n" for slug in slugs))
+    (work / "pages.lua").write_text(PAGES_LUA)
+    os.environ["BENCH_PATHS"] = str(work / "paths.txt")
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-c", "1"],
+        env={**os.environ, "CELERY_BROKER_URL": args.broker},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    settings = [
+        ("off", {"EVENTS_ENABLED": "false"}, 0),
+        ("on", {"EVENTS_ENABLED": "true"}, 0),
+        ("on + API", {"EVENTS_ENABLED": "true"}, args.events_per_second),
+    ]
+    results: dict[str, list[dict]] = {name: [] for name, *_ in settings}
+    try:
+        for _ in range(args.rounds):
+            for name, env, api_rate in settings:
+                os.environ.update(env, API_EVENTS_RATE="1000000/min")
+                results[name].append(measure(args, work, ShopperEvent, slugs, api_rate, token))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
+    print(report(args, len(slugs), results))
+
+
+def measure(args, work: Path, events_model, slugs, api_rate: int, token: str) -> dict:
+    port = free_port()
+    server = start_gunicorn(port, 2)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for slug in slugs[:50]:  # warm-up: connections, thumbnails
+            request = urllib.request.Request(f"{base}/p/{slug}/", headers={"User-Agent": BROWSER})
+            urllib.request.urlopen(request).read()
+        time.sleep(2)
+        before = events_model.objects.count()
+        stop = threading.Event()
+        poster = threading.Thread(target=post_events, args=(port, token, api_rate, stop, slugs))
+        if api_rate:
+            poster.start()
+        started = time.monotonic()
+        load = wrk(base, work / "pages.lua", CONNECTIONS, args.seconds)
+        stop.set()
+        if api_rate:
+            poster.join()
+        elapsed = time.monotonic() - started
+        recorded = events_model.objects.count() - before
+        # Then wait for the rest: every page's view and rail, and what the API accepted.
+        pages_record = os.environ["EVENTS_ENABLED"] == "true"
+        expected = 2 * load["requests"] * pages_record + getattr(poster, "sent", 0)
+        deadline = time.monotonic() + 60
+        while events_model.objects.count() - before < expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stored = events_model.objects.count() - before
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        **load,
+        "events_per_s": recorded / elapsed,
+        "expected": expected,
+        "stored": stored,
+    }
+
+
+def post_events(port: int, token: str, rate: int, stop: threading.Event, slugs) -> None:
+    """``rate`` events/s through POST /api/v1/events/, 100 per request, on one connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    events = [{"kind": "view", "product": 1 + n} for n in range(API_EVENTS_PER_REQUEST)]
+    interval = API_EVENTS_PER_REQUEST / rate
+    sent, next_at = 0, time.monotonic()
+    while not stop.is_set():
+        body = json.dumps({"visitor": f"bench-app-visitor-{sent % 997:05d}", "events": events})
+        connection.request("POST", "/api/v1/events/", body, headers)
+        response = connection.getresponse()
+        response.read()
+        if response.status == 202:
+            sent += API_EVENTS_PER_REQUEST
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    threading.current_thread().sent = sent
+
+
+def report(args, products: int, results: dict[str, list[dict]]) -> str:
+    lines = [
+        f"gunicorn, 2 sync workers, DEBUG off, product pages of {products} products, wrk with "
+        f"{CONNECTIONS} connections for {args.seconds} s per setting, the settings alternating "
+        f"{args.rounds} times; one Celery worker (1 process) stores the events, Redis brokers",
+        "",
+        "| events | round | requests/s | p50 ms | p99 ms | events recorded/s | stored in all |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, runs in results.items():
+        for number, run in enumerate(runs, 1):
+            stored = f"{run['stored']:,} of {run['expected']:,}" if run["expected"] else "—"
+            lines.append(
+                f"| {name} | {number} | {run['rps']:.1f} | {run['p50']:.1f} | {run['p99']:.1f} | "
+                f"{run['events_per_s']:,.0f} | {stored} |"
+            )
+    lines.append("")
+    off = statistics.median(run["p99"] for run in results["off"])
+    for name in ("on", "on + API"):
+        p99 = statistics.median(run["p99"] for run in results[name])
+        rate = statistics.median(run["events_per_s"] for run in results[name])
+        lines.append(
+            f"- Events {name}: median p99 {p99:.1f} ms against {off:.1f} ms off "
+            f"({(p99 / off - 1) * 100:+.0f}%), {rate:,.0f} events/s recorded."
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

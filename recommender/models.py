@@ -245,3 +245,45 @@ class VisitorSalt(models.Model):
 
     def __str__(self) -> str:
         return f"salt of {self.day}"
+
+
+class BehaviourNeighbour(models.Model):
+    """A product that shoppers' behaviour ties to another: viewed by the same shoppers, or
+    bought by the same shoppers (recommender/behaviour/neighbours.py). Rebuilt whole at each
+    refit, the best ``RECOMMENDER_BEHAVIOUR_NEIGHBOURS`` per product and kind."""
+
+    class Kind(models.TextChoices):
+        ALSO_VIEWED = "also_viewed", "shoppers who viewed this also viewed"
+        BOUGHT_TOGETHER = "bought_together", "often bought together"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    neighbour = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    # Co-occurrence normalised by both products' popularity (cosine, shrunk), time-decayed.
+    score = models.FloatField()
+    shoppers = models.IntegerField()  # how many shoppers did both: the rail's "why"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "product", "neighbour"], name="behaviour_neighbour_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.product_id} -> {self.neighbour_id} ({self.score:.3f})"
+
+
+class BehaviourFit(models.Model):
+    """One refit of the behaviour neighbours: when, from how much."""
+
+    fitted_at = models.DateTimeField()
+    events = models.IntegerField()  # events read
+    products = models.IntegerField()  # products given neighbours
+    seconds = models.FloatField()
+
+    class Meta:
+        get_latest_by = "fitted_at"
+
+    def __str__(self) -> str:
+        return f"behaviour refit at {self.fitted_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from recommender.behaviour.neighbours import behaviour_neighbours_refit
 from recommender.behaviour.storing import shopper_events_expire, shopper_events_store
 from recommender.broker import enqueue
 from recommender.indexing import index_build, product_embeddings_refresh
@@ -73,3 +74,9 @@ def store_shopper_events(events: list[dict]) -> int:
 @shared_task(**IDEMPOTENT)
 def expire_shopper_events() -> list[str]:
     return shopper_events_expire()
+
+
+@shared_task(**IDEMPOTENT)
+def refit_behaviour_rails() -> int:
+    """Refit "also viewed" and "bought together" from the recorded events."""
+    return behaviour_neighbours_refit().products

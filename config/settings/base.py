@@ -261,6 +261,18 @@ EVENTS_REQUIRE_CONSENT = env.bool("EVENTS_REQUIRE_CONSENT", default=False)
 EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=180)
 EVENTS_FLUSH_SECONDS = env.float("EVENTS_FLUSH_SECONDS", default=1.0)
 EVENTS_OUTBOX_LIMIT = env.int("EVENTS_OUTBOX_LIMIT", default=10_000)
+# Behaviour rails ("also viewed", "bought together"; recommender/behaviour/neighbours.py), refitted
+# every RECOMMENDER_BEHAVIOUR_REFIT_SECONDS from the last RECOMMENDER_BEHAVIOUR_DAYS of events,
+# each event's weight halved every RECOMMENDER_BEHAVIOUR_HALF_LIFE_DAYS; a pair needs
+# RECOMMENDER_BEHAVIOUR_MIN_SHOPPERS shoppers; RECOMMENDER_BEHAVIOUR_NEIGHBOURS kept per product.
+RECOMMENDER_BEHAVIOUR_REFIT_SECONDS = env.int("RECOMMENDER_BEHAVIOUR_REFIT_SECONDS", default=3600)
+RECOMMENDER_BEHAVIOUR_DAYS = env.int("RECOMMENDER_BEHAVIOUR_DAYS", default=90)
+RECOMMENDER_BEHAVIOUR_HALF_LIFE_DAYS = env.float("RECOMMENDER_BEHAVIOUR_HALF_LIFE_DAYS", default=14)
+RECOMMENDER_BEHAVIOUR_MIN_SHOPPERS = env.int("RECOMMENDER_BEHAVIOUR_MIN_SHOPPERS", default=2)
+RECOMMENDER_BEHAVIOUR_NEIGHBOURS = env.int("RECOMMENDER_BEHAVIOUR_NEIGHBOURS", default=20)
+# Places of the "Visually similar" rail given to "also viewed" (0: looks alone, the default until
+# a shop has measured what sells; the first places, then the look-alikes).
+RECOMMENDER_BEHAVIOUR_SHARE = env.float("RECOMMENDER_BEHAVIOUR_SHARE", default=0.0)
 
 # Celery (cookiecutter-django's layout). Without CELERY_BROKER_URL the broker is Kombu's
 # file-system transport in VAR_DIR/celery: a real broker shared by processes on one machine,
@@ -307,6 +319,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-shopper-events": {
         "task": "recommender.tasks.expire_shopper_events",
         "schedule": 3600,
+    },
+    "refit-behaviour-rails": {
+        "task": "recommender.tasks.refit_behaviour_rails",
+        "schedule": RECOMMENDER_BEHAVIOUR_REFIT_SECONDS,
     },
 }
 

@@ -181,7 +181,7 @@ def _send_forever() -> None:
 
 
 # Rails whose items carry ?rail=NAME&pos=N, so that a click on them is recorded.
-RAILS = ("similar", "you_may_like")
+RAILS = ("similar", "also_viewed", "bought_together", "recently_viewed", "you_may_like")
 RAIL_LINK_MAX_POSITION = 100
 SESSION_RAIL_LEADS = "rail_leads"  # product id -> the rail whose click last led to it
 RAIL_LEADS_KEPT = 50
@@ -213,3 +213,18 @@ def rail_click_record(request: HttpRequest, *, product_id: int) -> None:
 def rail_lead(request: HttpRequest, *, product_id: int) -> str:
     """The rail whose click last led this shopper to ``product_id`` (attribution), or ''."""
     return request.session.get(SESSION_RAIL_LEADS, {}).get(str(product_id), "")
+
+
+SESSION_RECENTLY_VIEWED = "recently_viewed"  # product ids, the latest first
+RECENTLY_VIEWED_KEPT = 12
+
+
+def recently_viewed_note(request: HttpRequest, *, product_id: int) -> list[int]:
+    """Note that this shopper viewed ``product_id`` (in their own session, for their "recently
+    viewed" rail; only for shoppers who may be recorded). Returns the products viewed before it,
+    the latest first."""
+    earlier = [pk for pk in request.session.get(SESSION_RECENTLY_VIEWED, []) if pk != product_id]
+    visitor = getattr(request, "visitor", None)
+    if visitor is not None and visitor.recorded:
+        request.session[SESSION_RECENTLY_VIEWED] = [product_id, *earlier][:RECENTLY_VIEWED_KEPT]
+    return earlier

@@ -7,9 +7,17 @@ not care which module does what.
 - ``searches``: by photo (borrowing the text of the products the photo resembles: the
   catalogue's own categories and colours steer the results, docs/evaluation/README.md), by
   words, and a photo's near-duplicates.
+- ``behaviour``: rails from what shoppers do ("also viewed", "bought together", recently viewed).
 - ``index_status``: the live index, its text model, each product's embedding in it.
 """
 
+from recommender.selectors.behaviour import (
+    BehaviourProduct,
+    product_list_also_viewed,
+    product_list_bought_together,
+    product_list_recently_viewed,
+    rail_blend,
+)
 from recommender.selectors.index_status import (
     index_live,
     product_annotate_embedding_status,
@@ -35,6 +43,7 @@ from recommender.selectors.searches import (
 
 __all__ = [
     "MAX_RESULTS",
+    "BehaviourProduct",
     "PhotoItem",
     "PhotoSearch",
     "SimilarProduct",
@@ -42,13 +51,17 @@ __all__ = [
     "product_annotate_embedding_status",
     "product_embedding_get",
     "product_embedding_status",
+    "product_list_also_viewed",
+    "product_list_bought_together",
     "product_list_by_photo",
     "product_list_by_text",
     "product_list_photo_duplicates",
+    "product_list_recently_viewed",
     "product_list_similar",
     "product_list_similar_scores",
     "product_list_you_may_like",
     "product_search_by_photo",
+    "rail_blend",
     "text_model_get",
     "words_similarity",
 ]

@@ -3,16 +3,25 @@ its rail. Thin: read the request, call a selector or service, render."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from recommender.behaviour.recording import rail_click_record, shopper_event_record
+from recommender.behaviour.recording import (
+    rail_click_record,
+    recently_viewed_note,
+    shopper_event_record,
+)
 from recommender.selectors import (
     product_embedding_status,
+    product_list_also_viewed,
+    product_list_bought_together,
     product_list_by_text,
+    product_list_recently_viewed,
     product_list_similar,
+    rail_blend,
 )
 from shop.cart import Cart
 from shop.forms import (
@@ -113,13 +122,30 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     filter_form = ProductFilterForm(request.GET, colours=colour_choices())
     filters = filter_form.filters()
     rail = product_list_similar(product=product, k=RAIL_SIZE, filters=filters)
+    also_viewed = product_list_also_viewed(product=product, k=RAIL_SIZE, filters=filters)
+    if settings.RECOMMENDER_BEHAVIOUR_SHARE and also_viewed:
+        share = settings.RECOMMENDER_BEHAVIOUR_SHARE
+        rail = rail_blend(rail, also_viewed, share=share, k=RAIL_SIZE)
+    bought_together = product_list_bought_together(product=product, k=RAIL_SIZE, filters=filters)
+    earlier = recently_viewed_note(request, product_id=product.pk)
+    recently_viewed = product_list_recently_viewed(product_ids=earlier, k=RAIL_SIZE)
     shopper_event_record(request, kind="view", product_id=product.pk)
     rail_click_record(request, product_id=product.pk)
-    if rail:
-        shown = [similar.product.pk for similar in rail]
-        shopper_event_record(
-            request, kind="impression", product_id=product.pk, rail="similar", shown=shown
-        )
+    rails = {
+        "similar": [item.product for item in rail],
+        "also_viewed": [item.product for item in also_viewed],
+        "bought_together": [item.product for item in bought_together],
+        "recently_viewed": recently_viewed,
+    }
+    for name, shown in rails.items():
+        if shown:
+            shopper_event_record(
+                request,
+                kind="impression",
+                product_id=product.pk,
+                rail=name,
+                shown=[item.pk for item in shown],
+            )
     cart = Cart(request.session)
     ancestors = list(Category.objects.get_ancestors(product.category)) if product.category else []
     return render(
@@ -131,6 +157,9 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
             "ancestors": ancestors,
             "attributes": _attributes(product, ancestors),
             "rail": rail,
+            "also_viewed": also_viewed,
+            "bought_together": bought_together,
+            "recently_viewed": recently_viewed,
             "rail_filtered": filter_form.active,
             "rail_missing": "" if rail else _rail_missing(product, filtered=filter_form.active),
             "filter_query": _filter_query(request.GET),

@@ -1,0 +1,66 @@
+"""Rails from what shoppers do: "also viewed" and "bought together" (the neighbours of the last
+behaviour refit, recommender/behaviour/neighbours.py), and the shopper's own recently viewed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recommender.models import BehaviourNeighbour
+from shop.models import Product
+from shop.selectors import NO_FILTERS, ProductFilters, product_list_storefront
+
+
+@dataclass(frozen=True)
+class BehaviourProduct:
+    product: Product
+    score: float
+    shoppers: int
+    why: str  # in the shopper's words, under the product's card
+
+
+def product_list_also_viewed(
+    *, product: Product, k: int = 10, filters: ProductFilters = NO_FILTERS
+) -> list[BehaviourProduct]:
+    """Products that shoppers who viewed ``product`` also viewed, best first (none for a product
+    too new or too rarely viewed: its page shows the look-alike rail alone)."""
+    return _neighbours(product, BehaviourNeighbour.Kind.ALSO_VIEWED, k, filters, "viewed both")
+
+
+def product_list_bought_together(
+    *, product: Product, k: int = 10, filters: ProductFilters = NO_FILTERS
+) -> list[BehaviourProduct]:
+    """Products bought by the shoppers who bought ``product``, best first."""
+    return _neighbours(product, BehaviourNeighbour.Kind.BOUGHT_TOGETHER, k, filters, "bought both")
+
+
+def product_list_recently_viewed(*, product_ids: list[int], k: int = 10) -> list[Product]:
+    """These products (the latest first), those still on sale."""
+    wanted = product_ids[:k]
+    found = product_list_storefront().filter(pk__in=wanted).in_bulk()
+    return [found[pk] for pk in wanted if pk in found]
+
+
+def _neighbours(product, kind, k, filters, did) -> list[BehaviourProduct]:
+    rows = list(
+        BehaviourNeighbour.objects.filter(kind=kind, product=product)
+        .order_by("-score")
+        .values_list("neighbour_id", "score", "shoppers")[: 3 * k]  # some may be filtered out
+    )
+    products = product_list_storefront(filters=filters).filter(pk__in=[r[0] for r in rows])
+    found = products.in_bulk()
+    return [
+        BehaviourProduct(found[pk], score, shoppers, f"{shoppers} shoppers {did}")
+        for pk, score, shoppers in rows
+        if pk in found
+    ][:k]
+
+
+def rail_blend(looks: list, behaviour: list, *, share: float, k: int, key=None) -> list:
+    """The first ``round(share * k)`` places to ``behaviour``'s items (when it has them), the
+    rest to ``looks``, each in its own order, no product twice. ``key`` tells an item's product
+    (default: the item's ``product.pk``)."""
+    key = key or (lambda item: item.product.pk)
+    taken = behaviour[: round(share * k)]
+    seen = {key(item) for item in taken}
+    rest = [item for item in looks if key(item) not in seen]
+    return (taken + rest)[:k]

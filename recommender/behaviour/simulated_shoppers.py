@@ -7,7 +7,7 @@ nothing about real shoppers.
 The catalogue is read once to draw a few *styles*, each a gender, two or three categories and
 two colours (a look: shirts, jeans and casual shoes in blue and white). Every visitor follows one
 style: they open a category page of it (filtered by its gender), view the product that suits them
-best among a few, then move through the "Visually similar" rail, clicking items in proportion to
+best among a few, then move through the page's rails, clicking items in proportion to
 how well they suit the style and how high they sit, or go back to another category of the style.
 A product that suits them well may go into the cart; a cart may be checked out (contact details
 marked as simulated; the order takes stock like any other). The same seed gives the same visitors,
@@ -155,17 +155,17 @@ class Visitor:
         return self._open(self.rng.choices(slugs, weights)[0], "")
 
     def _rail_click(self, page):
-        """Maybe click an item of the page's rail: in proportion to how well it suits the style,
-        less the lower it sits; None to go back to a category instead."""
+        """Maybe click an item of one of the page's rails: in proportion to how well it suits
+        the style, less the lower it sits; None to go back to a category instead."""
         _, text, _ = page
         items = [
             (slug, query)
             for _, slug, query in PRODUCT_LINK.findall(text)
-            if "rail=similar" in html.unescape(query)
+            if "rail=" in html.unescape(query)
         ]
         weights = [
-            self.style.suits(self.catalogue.get(slug)) / (1 + 0.15 * position)
-            for position, (slug, _) in enumerate(items)
+            self.style.suits(self.catalogue.get(slug)) / (1 + 0.15 * _position(query))
+            for slug, query in items
         ]
         if not items or self.rng.random() > min(0.9, 1.2 * max(weights)):
             return None
@@ -243,3 +243,9 @@ def shoppers_simulate(
         for tally in pool.map(one, plans):
             total.add(tally)
     return total
+
+
+def _position(query: str) -> int:
+    """An item's place in its rail, from 0 (its link's ``pos``)."""
+    position = urllib.parse.parse_qs(query).get("pos", ["1"])[0]
+    return int(position) - 1 if position.isdigit() else 0

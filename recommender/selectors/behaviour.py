@@ -9,6 +9,8 @@ from recommender.models import BehaviourNeighbour
 from shop.models import Product
 from shop.selectors import NO_FILTERS, ProductFilters, product_list_storefront
 
+RECIPROCAL_RANK_CONSTANT = 60  # the paper's, untuned
+
 
 @dataclass(frozen=True)
 class BehaviourProduct:
@@ -56,11 +58,21 @@ def _neighbours(product, kind, k, filters, did) -> list[BehaviourProduct]:
 
 
 def rail_blend(looks: list, behaviour: list, *, share: float, k: int, key=None) -> list:
-    """The first ``round(share * k)`` places to ``behaviour``'s items (when it has them), the
-    rest to ``looks``, each in its own order, no product twice. ``key`` tells an item's product
-    (default: the item's ``product.pk``)."""
+    """The look-alike rail and a behaviour rail fused by reciprocal rank (Cormack, Clarke and
+    Büttcher, SIGIR 2009): an item scores ``(1 - share) / (60 + its place among the
+    look-alikes) + share / (60 + its place in behaviour)``, so that a product both rails hold
+    rises to the top. An item keeps the "why" of the rail that gave it more. ``key`` tells an
+    item's product (default: the item's ``product.pk``)."""
+    if not share:
+        return looks[:k]
     key = key or (lambda item: item.product.pk)
-    taken = behaviour[: round(share * k)]
-    seen = {key(item) for item in taken}
-    rest = [item for item in looks if key(item) not in seen]
-    return (taken + rest)[:k]
+    scores: dict = {}
+    shown: dict = {}  # product -> (the larger part of its score, the item to show)
+    for weight, rail in ((1 - share, looks), (share, behaviour)):
+        for place, item in enumerate(rail):
+            part = weight / (RECIPROCAL_RANK_CONSTANT + place)
+            scores[key(item)] = scores.get(key(item), 0.0) + part
+            if part >= shown.get(key(item), (0.0, None))[0]:
+                shown[key(item)] = (part, item)
+    best = sorted(scores, key=lambda product: -scores[product])[:k]  # stable: looks first
+    return [shown[product][1] for product in best]

@@ -12,7 +12,11 @@ from recommender.behaviour import recording
 from recommender.behaviour.neighbours import behaviour_neighbours_refit, neighbours_compute
 from recommender.behaviour.storing import shopper_events_store
 from recommender.models import BehaviourFit, ShopperEvent
-from recommender.selectors import product_list_also_viewed, product_list_bought_together
+from recommender.selectors import (
+    product_list_also_viewed,
+    product_list_bought_together,
+    rail_blend,
+)
 from tests.factories.catalogue import ProductFactory
 from tests.factories.orders import CONTACT
 from tests.factories.recommender import random_index
@@ -167,15 +171,22 @@ def test_a_shopper_who_asks_not_to_be_tracked_gets_no_recently_viewed(shop):
     assert page.context["recently_viewed"] == []
 
 
-def test_the_look_alike_rail_can_give_its_first_places_to_behaviour(shop, settings):
+def test_the_look_alike_rail_can_take_a_share_from_behaviour(shop, settings):
     a, b = shop[0], shop[1]
     for _ in range(2):
         visit([a, b])
     refit()
     url = reverse("shop:product", args=[a.slug])
     looks = Client(headers={"user-agent": BROWSER}).get(url).context["rail"]
-    settings.RECOMMENDER_BEHAVIOUR_SHARE = 0.3
+    settings.RECOMMENDER_BEHAVIOUR_SHARE = 0.5
     blended = Client(headers={"user-agent": BROWSER}).get(url).context["rail"]
+    # b is in both rails: first, and it says it is there for what shoppers did.
     assert blended[0].product == b and blended[0].why == "2 shoppers viewed both"
-    rest = [item.product for item in looks if item.product != b]
-    assert [item.product for item in blended[1:]] == rest[:9]
+    assert [item.product for item in blended[1:]] == [i.product for i in looks if i.product != b]
+
+
+def test_reciprocal_rank_fusion_puts_what_both_rails_hold_first():
+    looks, behaviour = [1, 2, 3, 4, 5], [9, 4, 8]
+    assert rail_blend(looks, behaviour, share=0.5, k=5, key=int) == [4, 1, 9, 2, 3]
+    assert rail_blend(looks, behaviour, share=0.0, k=5, key=int) == looks
+    assert rail_blend(looks, behaviour, share=1.0, k=3, key=int) == behaviour

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recommender.quality import evaluation
+from recommender.quality import evaluation, replay
 from recommender.quality.report import METRICS, SHOPPER, render
 
 
@@ -34,6 +34,18 @@ class Command(BaseCommand):
             help="products photographed as a shopper would, per kind (0: none)",
         )
         parser.add_argument(
+            "--behaviour-replay",
+            action="store_true",
+            help="only the behaviour rails, replayed on the recorded events with a time split "
+            "(popularity, content, behaviour, blend): hit@10, MRR, coverage",
+        )
+        parser.add_argument(
+            "--behaviour-share",
+            type=float,
+            default=0.5,
+            help="the blend's places given to behaviour in the replay (default 0.5)",
+        )
+        parser.add_argument(
             "--report",
             type=Path,
             default=Path(settings.VAR_DIR) / "reports" / "evaluation.html",
@@ -49,8 +61,13 @@ class Command(BaseCommand):
         shopper_queries,
         json_path: Path | None,
         report: Path,
+        behaviour_replay: bool,
+        behaviour_share: float,
         **options,
     ):
+        if behaviour_replay:
+            self._replay(share=behaviour_share, json_path=json_path)
+            return
         bars: dict[str, tqdm] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -87,6 +104,23 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"shopper {kind}: {row}")
         self.stdout.write(f"Report: {report}")
+
+    def _replay(self, *, share: float, json_path: Path | None) -> None:
+        try:
+            figures = replay.behaviour_replay(share=share)
+        except replay.ReplayError as error:
+            raise CommandError(str(error)) from error
+        if json_path is not None:
+            _write(json_path, json.dumps(figures, indent=2) + "\n")
+        self.stdout.write(
+            f"Replayed {figures['steps']} next views of {figures['sessions']} later sessions, "
+            f"learning from the earlier {figures['train_views']} of {figures['views']} views:"
+        )
+        for name, rail in figures["rails"].items():
+            self.stdout.write(
+                f"{name}: hit@{figures['k']} {rail['hit']:.3f}, MRR {rail['mrr']:.3f}, "
+                f"coverage {rail['coverage']:.3f}"
+            )
 
 
 def _write(path: Path, text: str) -> None:

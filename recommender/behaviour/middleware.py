@@ -1,5 +1,5 @@
-"""``request.visitor`` for the views that record events, and the visitor's cookie once one was
-recorded."""
+"""``request.visitor`` for the views that record events; the visitor's cookie once one was
+recorded, and their "recently viewed" cookie when it changed."""
 
 from __future__ import annotations
 
@@ -18,6 +18,16 @@ class VisitorMiddleware:
             response.set_cookie(
                 privacy.VISITOR_COOKIE,
                 visitor.new_token,
+                max_age=privacy.COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+        if visitor.recently_viewed_changed:
+            response.set_signed_cookie(
+                privacy.RECENTLY_VIEWED_COOKIE,
+                ".".join(map(str, visitor.recently_viewed)),
+                salt=privacy.RECENTLY_VIEWED_COOKIE,
                 max_age=privacy.COOKIE_MAX_AGE,
                 httponly=True,
                 samesite="Lax",

@@ -25,6 +25,7 @@ from recommender.models import VisitorSalt
 
 VISITOR_COOKIE = "vitrine_visitor"
 CONSENT_COOKIE = "vitrine_consent"
+RECENTLY_VIEWED_COOKIE = "vitrine_recent"
 CONSENTED = "yes"
 REFUSED = "no"
 COOKIE_MAX_AGE = 365 * 24 * 3600

@@ -43,10 +43,25 @@ class Visitor:
     def __init__(self, request: HttpRequest) -> None:
         self._request = request
         self.new_token = ""  # set when this response must give the shopper their cookie
+        self.recently_viewed_changed = False
 
     @cached_property
     def recorded(self) -> bool:
         return privacy.recording_allowed(self._request)
+
+    @cached_property
+    def recently_viewed(self) -> list[int]:
+        """The products this shopper viewed last (their signed cookie; a forged one counts as
+        none)."""
+        signed = self._request.get_signed_cookie(
+            privacy.RECENTLY_VIEWED_COOKIE, default="", salt=privacy.RECENTLY_VIEWED_COOKIE
+        )
+        return [int(pk) for pk in signed.split(".") if pk.isdigit()][:RECENTLY_VIEWED_KEPT]
+
+    def recently_viewed_set(self, product_ids: list[int]) -> None:
+        """Change the list: the response gives the shopper the new cookie."""
+        self.__dict__["recently_viewed"] = product_ids
+        self.recently_viewed_changed = True
 
     @cached_property
     def pseudonym(self) -> str:
@@ -215,16 +230,16 @@ def rail_lead(request: HttpRequest, *, product_id: int) -> str:
     return request.session.get(SESSION_RAIL_LEADS, {}).get(str(product_id), "")
 
 
-SESSION_RECENTLY_VIEWED = "recently_viewed"  # product ids, the latest first
 RECENTLY_VIEWED_KEPT = 12
 
 
 def recently_viewed_note(request: HttpRequest, *, product_id: int) -> list[int]:
-    """Note that this shopper viewed ``product_id`` (in their own session, for their "recently
-    viewed" rail; only for shoppers who may be recorded). Returns the products viewed before it,
-    the latest first."""
-    earlier = [pk for pk in request.session.get(SESSION_RECENTLY_VIEWED, []) if pk != product_id]
+    """Note that this shopper viewed ``product_id``, for their "recently viewed" rail, in a
+    signed cookie on their own device (no write on the server; only for shoppers who may be
+    recorded). Returns the products viewed before it, the latest first."""
     visitor = getattr(request, "visitor", None)
-    if visitor is not None and visitor.recorded:
-        request.session[SESSION_RECENTLY_VIEWED] = [product_id, *earlier][:RECENTLY_VIEWED_KEPT]
+    if visitor is None or not visitor.recorded:
+        return []
+    earlier = [pk for pk in visitor.recently_viewed if pk != product_id]
+    visitor.recently_viewed_set([product_id, *earlier][:RECENTLY_VIEWED_KEPT])
     return earlier

@@ -190,3 +190,13 @@ def test_reciprocal_rank_fusion_puts_what_both_rails_hold_first():
     assert rail_blend(looks, behaviour, share=0.5, k=5, key=int) == [4, 1, 9, 2, 3]
     assert rail_blend(looks, behaviour, share=0.0, k=5, key=int) == looks
     assert rail_blend(looks, behaviour, share=1.0, k=3, key=int) == behaviour
+
+
+def test_recently_viewed_stays_on_the_shoppers_device_and_a_forged_list_is_ignored(shop):
+    shopper = visit([shop[0], shop[1]])
+    assert "sessionid" not in shopper.cookies  # nothing kept on the server for it
+    cookie = shopper.cookies["vitrine_recent"]
+    assert cookie["httponly"] and str(shop[0].pk) in cookie.value
+    shopper.cookies["vitrine_recent"] = f"{shop[5].pk}.{shop[6].pk}"  # unsigned: made up
+    page = shopper.get(reverse("shop:product", args=[shop[2].slug]))
+    assert page.status_code == 200 and page.context["recently_viewed"] == []

@@ -92,9 +92,8 @@ def test_simulated_shoppers_browse_click_buy_and_are_recorded_as_they_did(shop, 
     assert kinds["order"] == sum(order.lines.count() for order in orders)
     # Each simulated visitor is one pseudonymous visitor; clicks carry their rail and position.
     assert ShopperEvent.objects.values("visitor").distinct().count() == 8
-    assert set(ShopperEvent.objects.filter(kind="click").values_list("rail", flat=True)) == {
-        "similar"
-    }
+    clicked_rails = set(ShopperEvent.objects.filter(kind="click").values_list("rail", flat=True))
+    assert "similar" in clicked_rails and clicked_rails <= set(recording.RAILS)
 
 
 def test_the_command_reports_what_the_shoppers_did_and_refuses_a_bad_address(shop, live_server):

@@ -1,11 +1,12 @@
 """Recording what shoppers do, under load: product pages with event recording off, then on,
 then on while another front end sends 2,000 events/s through the API.
 
-    .venv/bin/python -m bench.events [--seconds 30] [--rounds 2] [--events-per-second 2000]
+    .venv/bin/python -m bench.events [--seconds 15] [--rounds 2] [--events-per-second 2000]
 
 gunicorn (2 sync workers, DEBUG off) on the var/bench catalogue, product pages loaded by wrk
-with a browser's user agent and one of 1,000 visitors' cookies (so that each page records a view
-and its rail's impression), a Celery worker storing the events, Redis as the broker
+at half the capacity (1 connection), then at saturation (4), with a browser's user agent and
+one of 1,000 visitors' cookies (so that each page records a view and its rail's impression),
+a Celery worker storing the events, Redis as the broker
 (``--broker``, default redis://127.0.0.1:6379/3, emptied first). The three settings alternate
 ``--rounds`` times, so that the machine's drift falls on each alike. For each: requests/s, p50
 and p99, events recorded per second, and whether every event was stored once the load stopped.
@@ -31,7 +32,8 @@ import django
 
 from bench.load import free_port, start_gunicorn, wrk
 
-CONNECTIONS = 4
+# Half the capacity of 2 workers (about 45 pages/s here), then saturation (about 90 pages/s).
+CONNECTIONS = (1, 4)
 API_EVENTS_PER_REQUEST = 100
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
@@ -51,7 +53,7 @@ end
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=30, help="per setting and round")
+    parser.add_argument("--seconds", type=int, default=15, help="per load, setting and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--events-per-second", type=int, default=2000)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/3")
@@ -122,7 +124,7 @@ def measure(args, work: Path, events_model, slugs, api_rate: int, token: str) ->
         if api_rate:
             poster.start()
         started = time.monotonic()
-        load = wrk(base, work / "pages.lua", CONNECTIONS, args.seconds)
+        loads = [wrk(base, work / "pages.lua", c, args.seconds) for c in CONNECTIONS]
         stop.set()
         if api_rate:
             poster.join()
@@ -130,7 +132,8 @@ def measure(args, work: Path, events_model, slugs, api_rate: int, token: str) ->
         recorded = events_model.objects.count() - before
         # Then wait for the rest: every page's view and rail, and what the API accepted.
         pages_record = os.environ["EVENTS_ENABLED"] == "true"
-        expected = 2 * load["requests"] * pages_record + getattr(poster, "sent", 0)
+        pages = sum(load["requests"] for load in loads)
+        expected = 2 * pages * pages_record + getattr(poster, "sent", 0)
         deadline = time.monotonic() + 60
         while events_model.objects.count() - before < expected and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -139,7 +142,7 @@ def measure(args, work: Path, events_model, slugs, api_rate: int, token: str) ->
         server.terminate()
         server.wait(timeout=30)
     return {
-        **load,
+        "loads": loads,
         "events_per_s": recorded / elapsed,
         "expected": expected,
         "stored": stored,
@@ -167,29 +170,36 @@ def post_events(port: int, token: str, rate: int, stop: threading.Event, slugs) 
 
 def report(args, products: int, results: dict[str, list[dict]]) -> str:
     lines = [
-        f"gunicorn, 2 sync workers, DEBUG off, product pages of {products} products, wrk with "
-        f"{CONNECTIONS} connections for {args.seconds} s per setting, the settings alternating "
-        f"{args.rounds} times; one Celery worker (1 process) stores the events, Redis brokers",
+        f"gunicorn, 2 sync workers, DEBUG off, product pages of {products} products; wrk with "
+        f"{' then '.join(map(str, CONNECTIONS))} connections, {args.seconds} s each, per setting; "
+        f"the settings alternating {args.rounds} times; one Celery worker (1 process) stores the "
+        "events, Redis brokers. Each page records 2 events (the view, its rail).",
         "",
-        "| events | round | requests/s | p50 ms | p99 ms | events recorded/s | stored in all |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| events | round | connections | requests/s | p50 ms | p99 ms | events recorded/s "
+        "| stored in all |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, runs in results.items():
         for number, run in enumerate(runs, 1):
             stored = f"{run['stored']:,} of {run['expected']:,}" if run["expected"] else "—"
-            lines.append(
-                f"| {name} | {number} | {run['rps']:.1f} | {run['p50']:.1f} | {run['p99']:.1f} | "
-                f"{run['events_per_s']:,.0f} | {stored} |"
-            )
+            for load in run["loads"]:
+                lines.append(
+                    f"| {name} | {number} | {load['connections']} | {load['rps']:.1f} | "
+                    f"{load['p50']:.1f} | {load['p99']:.1f} | {run['events_per_s']:,.0f} "
+                    f"| {stored} |"
+                )
     lines.append("")
-    off = statistics.median(run["p99"] for run in results["off"])
+    for position, connections in enumerate(CONNECTIONS):
+        off = statistics.median(run["loads"][position]["p99"] for run in results["off"])
+        for name in ("on", "on + API"):
+            p99 = statistics.median(run["loads"][position]["p99"] for run in results[name])
+            lines.append(
+                f"- {connections} connection(s), events {name}: median p99 {p99:.1f} ms against "
+                f"{off:.1f} ms off ({(p99 / off - 1) * 100:+.0f}%)."
+            )
     for name in ("on", "on + API"):
-        p99 = statistics.median(run["p99"] for run in results[name])
         rate = statistics.median(run["events_per_s"] for run in results[name])
-        lines.append(
-            f"- Events {name}: median p99 {p99:.1f} ms against {off:.1f} ms off "
-            f"({(p99 / off - 1) * 100:+.0f}%), {rate:,.0f} events/s recorded."
-        )
+        lines.append(f"- Events {name}: {rate:,.0f} events/s recorded (median of the rounds).")
     return "\n".join(lines)
 
 

@@ -79,6 +79,12 @@ STEPS = [
         ["bench.overload", "--seconds", "60"],
         True,
     ),
+    (
+        "events",
+        "Recording what shoppers do: product pages with events off, on, and beside 2,000 events/s",
+        ["bench.events", "--seconds", "15", "--rounds", "2"],
+        True,
+    ),
     ("memory", "Memory: Celery worker and encoders", ["bench.memory", "--tasks", "20"], True),
     ("photo-bombs", "Reading one uploaded photo: time and memory", ["bench.photo_bombs"], False),
     (

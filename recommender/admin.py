@@ -8,6 +8,7 @@ version of it here (admin modules load in INSTALLED_APPS order, shop's first).""
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from csp.decorators import csp
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -16,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from recommender.models import EvaluationRun, ProductEmbedding
-from recommender.quality import evaluation, insights
+from recommender.quality import evaluation, insights, rail_insights
 from recommender.quality.report import METRICS, SHOPPER
 from recommender.queueing import products_reembed
 from recommender.selectors import (
@@ -43,6 +44,9 @@ METRIC_LABELS = {
     "hit10": "found in top 10",
     "unsure": "\u201cnothing like it\u201d note",
 }
+
+
+RAIL_DAYS = 30  # the period of the Insights page's rail figures
 
 
 class EvaluationRunForm(forms.Form):
@@ -72,6 +76,7 @@ class EvaluationRunAdmin(admin.ModelAdmin):
         return [
             path("", view(self.insights_view), name=f"{name}_changelist"),
             path("status/", view(self.status_view), name=f"{name}_status"),
+            path("rails.png", view(self.rails_plot_view), name=f"{name}_rails_plot"),
             path("<int:run_id>/report/", view(self.report_view), name=f"{name}_report"),
         ]
 
@@ -133,7 +138,17 @@ class EvaluationRunAdmin(admin.ModelAdmin):
             "form": form,
             "can_start": self.has_add_permission(request),
             "worker_warning": no_worker_warning(),
+            "rails": rail_insights.rail_figures(days=RAIL_DAYS),
+            "rail_days": RAIL_DAYS,
+            "attribution": rail_insights.ATTRIBUTION,
+            "currency": settings.SHOP_CURRENCY,
         }
+
+    def rails_plot_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        figures = rail_insights.rail_figures(days=RAIL_DAYS)
+        return HttpResponse(rail_insights.rail_plot_png(figures), content_type="image/png")
 
     def status_view(self, request):
         if not self.has_view_permission(request):

@@ -148,7 +148,8 @@ class EvaluationRunAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         figures = rail_insights.rail_figures(days=RAIL_DAYS)
-        return HttpResponse(rail_insights.rail_plot_png(figures), content_type="image/png")
+        plot = rail_insights.rail_plot_png(figures, days=RAIL_DAYS)
+        return HttpResponse(plot, content_type="image/png")
 
     def status_view(self, request):
         if not self.has_view_permission(request):

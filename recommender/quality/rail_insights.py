@@ -90,22 +90,29 @@ def rail_figures(*, days: int = 30, now: datetime | None = None) -> list[RailFig
     return [figures for figures in rails.values() if figures.impressions or figures.orders]
 
 
-def rail_plot_png(figures: list[RailFigures]) -> bytes:
-    """Click-through rate and revenue per day, a line per rail."""
+def rail_plot_png(figures: list[RailFigures], *, days: int, now: datetime | None = None) -> bytes:
+    """Click-through rate and revenue per day over the last ``days``, a line per rail."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     plot = Figure(figsize=(9, 5.5), layout="constrained")
     ctr_axes, revenue_axes = plot.subplots(2, 1, sharex=True)
     for rail in figures:
-        days = sorted(rail.daily)
+        dates = sorted(rail.daily)
         if rail.impressions:
-            shown = [(d, rail.daily[d]) for d in days if rail.daily[d]["impressions"]]
+            shown = [(d, rail.daily[d]) for d in dates if rail.daily[d]["impressions"]]
             ctr = [100 * day["clicks"] / day["impressions"] for _, day in shown]
             ctr_axes.plot([d for d, _ in shown], ctr, "o-", label=rail.label)
-        revenue_axes.plot(days, [rail.daily[d]["revenue"] for d in days], "o-", label=rail.label)
+        revenue = [rail.daily[d]["revenue"] for d in dates]
+        revenue_axes.plot(dates, revenue, "o-", label=rail.label)
     ctr_axes.set_ylabel("click-through (%)")
     revenue_axes.set_ylabel("revenue attributed")
-    ctr_axes.legend(fontsize="small")
+    revenue_axes.legend(fontsize="small")
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    locator = AutoDateLocator()
+    revenue_axes.xaxis.set_major_locator(locator)
+    revenue_axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    revenue_axes.set_xlim(today - timedelta(days=days - 1), today + timedelta(days=1))
     for axes in (ctr_axes, revenue_axes):
         axes.grid(alpha=0.3)
     buffer = io.BytesIO()

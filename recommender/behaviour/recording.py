@@ -208,7 +208,9 @@ def rail_click_record(request: HttpRequest, *, product_id: int) -> None:
     is then attributed (``rail_lead``). Links with other values are ignored: anyone can type
     a URL."""
     rail, position = request.GET.get("rail", ""), request.GET.get("pos", "")
-    if rail not in RAILS or not position.isdigit() or int(position) > RAIL_LINK_MAX_POSITION:
+    if rail not in RAILS or not position.isdigit():
+        return
+    if not 1 <= int(position) <= RAIL_LINK_MAX_POSITION:
         return
     visitor = getattr(request, "visitor", None)
     if visitor is None or not visitor.recorded:

@@ -133,6 +133,7 @@ def test_submitting_a_checkout_page_again_records_its_order_once(shopper, shop):
         {"rail": "elsewhere", "pos": "1"},
         {"rail": "similar", "pos": "first"},
         {"rail": "similar", "pos": "1000"},
+        {"rail": "similar", "pos": "0"},
         {"rail": "similar"},
     ],
 )

@@ -196,7 +196,10 @@ def _send_forever() -> None:
 
 
 # Rails whose items carry ?rail=NAME&pos=N, so that a click on them is recorded.
-RAILS = ("similar", "also_viewed", "bought_together", "recently_viewed", "you_may_like")
+RAILS = (
+    *("similar", "also_viewed", "bought_together", "recently_viewed"),
+    *("you_may_like", "picked_for_you"),
+)
 RAIL_LINK_MAX_POSITION = 100
 SESSION_RAIL_LEADS = "rail_leads"  # product id -> the rail whose click last led to it
 RAIL_LEADS_KEPT = 50
@@ -233,6 +236,12 @@ def rail_lead(request: HttpRequest, *, product_id: int) -> str:
 
 
 RECENTLY_VIEWED_KEPT = 12
+
+
+def recently_viewed(request: HttpRequest) -> list[int]:
+    """The products this shopper viewed last, the latest first ([] for one not recorded)."""
+    visitor = getattr(request, "visitor", None)
+    return visitor.recently_viewed if visitor is not None and visitor.recorded else []
 
 
 def recently_viewed_note(request: HttpRequest, *, product_id: int) -> list[int]:

@@ -15,6 +15,7 @@ from recommender.selectors.behaviour import (
     BehaviourProduct,
     product_list_also_viewed,
     product_list_bought_together,
+    product_list_picked_for,
     product_list_recently_viewed,
     rail_blend,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "product_list_by_photo",
     "product_list_by_text",
     "product_list_photo_duplicates",
+    "product_list_picked_for",
     "product_list_recently_viewed",
     "product_list_similar",
     "product_list_similar_scores",

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recommender.models import BehaviourNeighbour
+from recommender.selectors.rails import product_list_you_may_like
 from shop.models import Product
 from shop.selectors import NO_FILTERS, ProductFilters, product_list_storefront
 
 RECIPROCAL_RANK_CONSTANT = 60  # the paper's, untuned
+PICKED_FROM = 3  # the latest viewed products "Picked for you" starts from (a query each)
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,36 @@ def rail_blend(looks: list, behaviour: list, *, share: float, k: int, key=None) 
                 shown[key(item)] = (part, item)
     best = sorted(scores, key=lambda product: -scores[product])[:k]  # stable: looks first
     return [shown[product][1] for product in best]
+
+
+def product_list_picked_for(*, product_ids: list[int], k: int = 10) -> list:
+    """ "Picked for you", from the products a shopper viewed last (``product_ids``, the latest
+    first): what shoppers who viewed them also viewed, fused with what looks like them
+    (``rail_blend``, equal shares); none of them themselves."""
+    viewed = list(product_list_storefront().filter(pk__in=product_ids[:PICKED_FROM]))
+    if not viewed:
+        return []
+    titles = {product.pk: product.title for product in viewed}
+    rows = (
+        BehaviourNeighbour.objects.filter(
+            kind=BehaviourNeighbour.Kind.ALSO_VIEWED, product_id__in=titles
+        )
+        .exclude(neighbour_id__in=product_ids)
+        .values_list("neighbour_id", "product_id", "score")
+    )
+    because: dict[int, tuple[float, int]] = {}  # neighbour -> (summed score, strongest source)
+    for neighbour, source, score in rows:
+        total, strongest = because.get(neighbour, (0.0, source))
+        because[neighbour] = (total + score, strongest if total >= score else source)
+    found = product_list_storefront().filter(pk__in=because).in_bulk()
+    behaviour = [
+        BehaviourProduct(found[pk], score, 0, f"Shoppers who viewed {titles[source]} viewed it")
+        for pk, (score, source) in sorted(because.items(), key=lambda item: -item[1][0])
+        if pk in found
+    ]
+    looks = [
+        item
+        for item in product_list_you_may_like(products=viewed, k=k + len(product_ids))
+        if item.product.pk not in product_ids
+    ]
+    return rail_blend(looks, behaviour, share=0.5, k=k)

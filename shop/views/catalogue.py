@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from recommender.behaviour.recording import (
     rail_click_record,
+    recently_viewed,
     recently_viewed_note,
     shopper_event_record,
 )
@@ -19,6 +20,7 @@ from recommender.selectors import (
     product_list_also_viewed,
     product_list_bought_together,
     product_list_by_text,
+    product_list_picked_for,
     product_list_recently_viewed,
     product_list_similar,
     rail_blend,
@@ -48,8 +50,14 @@ RAIL_SIZE = 10
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     new_arrivals = product_list_storefront()[:12]
+    picked = product_list_picked_for(product_ids=recently_viewed(request), k=RAIL_SIZE)
+    if picked:
+        shown = [item.product.pk for item in picked]
+        shopper_event_record(request, kind="impression", rail="picked_for_you", shown=shown)
     return render(
-        request, "shop/home.html", {"new_arrivals": new_arrivals, "categories": category_top()}
+        request,
+        "shop/home.html",
+        {"new_arrivals": new_arrivals, "categories": category_top(), "picked": picked},
     )
 
 

@@ -200,3 +200,24 @@ def test_recently_viewed_stays_on_the_shoppers_device_and_a_forged_list_is_ignor
     shopper.cookies["vitrine_recent"] = f"{shop[5].pk}.{shop[6].pk}"  # unsigned: made up
     page = shopper.get(reverse("shop:product", args=[shop[2].slug]))
     assert page.status_code == 200 and page.context["recently_viewed"] == []
+
+
+def test_a_returning_shopper_gets_picks_from_what_they_viewed_and_what_others_viewed_with_it(
+    shop,
+):
+    a, b, c = shop[0], shop[1], shop[2]
+    for _ in range(3):
+        visit([a, b])
+    refit()
+    returning = visit([a])
+    home = returning.get(reverse("shop:home"))
+    picked = home.context["picked"]
+    assert picked and a not in [item.product for item in picked]
+    assert picked[0].product == b and picked[0].why == f"Shoppers who viewed {a.title} viewed it"
+    assert "Picked for you" in home.content.decode()
+    assert f"/p/{b.slug}/?rail=picked_for_you&amp;pos=1" in home.content.decode()
+    # A first visit, or a shopper who is not recorded, gets no picks.
+    assert Client(headers={"user-agent": BROWSER}).get(reverse("shop:home")).context["picked"] == []
+    private = Client(headers={"user-agent": BROWSER, "dnt": "1"})
+    private.get(reverse("shop:product", args=[c.slug]))
+    assert private.get(reverse("shop:home")).context["picked"] == []

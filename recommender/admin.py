@@ -16,7 +16,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from recommender.models import EvaluationRun, ProductEmbedding
+from recommender.behaviour import experiments
+from recommender.models import EvaluationRun, ProductEmbedding, RailExperiment
 from recommender.quality import evaluation, insights, rail_insights
 from recommender.quality.report import METRICS, SHOPPER
 from recommender.queueing import products_reembed
@@ -264,3 +265,95 @@ class ProductWithEmbeddingAdmin(ProductAdmin):
 
 admin.site.unregister(Product)
 admin.site.register(Product, ProductWithEmbeddingAdmin)
+
+
+class RailExperimentForm(forms.Form):
+    name = forms.CharField(max_length=120, help_text="What is compared, for those who read it.")
+    a_image_weight = forms.FloatField(label="A: image weight", min_value=0)
+    a_text_weight = forms.FloatField(label="A: text weight", min_value=0)
+    a_behaviour_share = forms.FloatField(label="A: behaviour share", min_value=0, max_value=1)
+    b_image_weight = forms.FloatField(label="B: image weight", min_value=0)
+    b_text_weight = forms.FloatField(label="B: text weight", min_value=0)
+    b_behaviour_share = forms.FloatField(label="B: behaviour share", min_value=0, max_value=1)
+
+    def arm(self, letter: str) -> dict:
+        return {name: self.cleaned_data[f"{letter}_{name}"] for name in experiments.CONFIG_FIELDS}
+
+
+@admin.register(RailExperiment)
+class RailExperimentAdmin(admin.ModelAdmin):
+    """One page: the experiments with their results, starting one (``add_railexperiment``),
+    stopping or promoting an arm (``change_railexperiment``). No edit or delete forms:
+    experiments are records."""
+
+    def get_urls(self):
+        view, name = self.admin_site.admin_view, "recommender_railexperiment"
+        return [
+            path("", view(self.experiments_view), name=f"{name}_changelist"),
+            path("<int:experiment_id>/stop/", view(self.stop_view), name=f"{name}_stop"),
+        ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def experiments_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        default = experiments.rail_configuration_default()
+        initial = {f"{letter}_{k}": v for letter in ("a", "b") for k, v in default.items()}
+        form = RailExperimentForm(request.POST or None, initial=initial)
+        if request.method == "POST":
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            if form.is_valid():
+                try:
+                    started = experiments.experiment_start(
+                        name=form.cleaned_data["name"],
+                        arm_a=form.arm("a"),
+                        arm_b=form.arm("b"),
+                        user=request.user,
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    messages.success(request, f"Experiment “{started}” is running.")
+                    return redirect(request.path)
+        shown = []
+        for experiment in RailExperiment.objects.all()[:10]:
+            arms, verdict = experiments.experiment_results(experiment=experiment)
+            configs = (experiment.arm_a, experiment.arm_b)
+            shown.append((experiment, list(zip(arms, configs, strict=True)), verdict))
+        return TemplateResponse(
+            request,
+            "admin/recommender/experiments.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Rail experiments",
+                "opts": self.opts,
+                "experiments": shown,
+                "form": form,
+                "can_start": self.has_add_permission(request),
+                "can_stop": self.has_change_permission(request),
+                "default": default,
+                "min_shoppers": experiments.MIN_SHOPPERS,
+                "currency": settings.SHOP_CURRENCY,
+            },
+        )
+
+    def stop_view(self, request, experiment_id: int):
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        experiment = RailExperiment.objects.filter(pk=experiment_id).first()
+        if experiment is None:
+            raise Http404("No such experiment")
+        promote = request.POST.get("promote", "")
+        try:
+            experiments.experiment_stop(experiment=experiment, promote=promote)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"Arm {promote} is now the rail's configuration." if promote else "Stopped.",
+            )
+        return redirect("admin:recommender_railexperiment_changelist")

@@ -230,6 +230,9 @@ class ShopperEvent(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True)  # an order line's
     query = models.CharField(max_length=200, blank=True)
     results = models.IntegerField(null=True)  # how many products a search found
+    # The rail experiment the shopper was in, and their arm ("A" or "B"), if any.
+    experiment_id = models.IntegerField(null=True)
+    arm = models.CharField(max_length=1, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
@@ -287,3 +290,60 @@ class BehaviourFit(models.Model):
 
     def __str__(self) -> str:
         return f"behaviour refit at {self.fitted_at:%Y-%m-%d %H:%M}"
+
+
+class RailExperiment(models.Model):
+    """An A/B test between two configurations of the product page's "Visually similar" rail
+    (recommender/behaviour/experiments.py). Each recorded shopper sees one arm, always the same
+    (a keyed hash of their cookie under the experiment's own salt); their events carry the arm.
+    One runs at a time."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        STOPPED = "stopped"
+
+    name = models.CharField(max_length=120)
+    # Each arm: {"image_weight": float, "text_weight": float, "behaviour_share": float}
+    arm_a = models.JSONField("arm A")
+    arm_b = models.JSONField("arm B")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
+    salt = models.BinaryField(max_length=32, editable=False)
+    started_at = models.DateTimeField(auto_now_add=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    promoted = models.CharField(max_length=1, blank=True)  # "A" or "B" once promoted
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=Q(state="running"),
+                name="one_rail_experiment_running",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RailSettings(models.Model):
+    """The rail's configuration as staff last set it (an experiment's arm promoted), over the
+    RECOMMENDER_* settings it starts from. One row at most."""
+
+    image_weight = models.FloatField()
+    text_weight = models.FloatField()
+    behaviour_share = models.FloatField()
+    updated_at = models.DateTimeField(auto_now=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "rail settings"
+
+    def __str__(self) -> str:
+        return (
+            f"image {self.image_weight:g}, text {self.text_weight:g}, "
+            f"behaviour {self.behaviour_share:g}"
+        )

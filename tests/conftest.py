@@ -26,6 +26,17 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def rail_configuration_fresh():
+    """Each process keeps the running experiment and the rail settings for a few seconds; each
+    test has its own database and settings."""
+    from recommender.behaviour.experiments import rail_configuration_forget
+
+    rail_configuration_forget()
+    yield
+    rail_configuration_forget()
+
+
 @pytest.fixture
 def fashion_dev() -> Path:
     if not (FASHION_DEV / "styles.csv").is_file():

@@ -64,11 +64,24 @@ class Visitor:
         self.recently_viewed_changed = True
 
     @cached_property
-    def pseudonym(self) -> str:
+    def token(self) -> str:
+        """The shopper's random cookie, given now if they have none (recorded shoppers only)."""
         token = self._request.COOKIES.get(privacy.VISITOR_COOKIE, "")
         if not token or len(token) > 64:
             token = self.new_token = privacy.visitor_token_new()
-        return privacy.visitor_pseudonym(token, day=datetime.now(UTC).date())
+        return token
+
+    @cached_property
+    def pseudonym(self) -> str:
+        return privacy.visitor_pseudonym(self.token, day=datetime.now(UTC).date())
+
+    @cached_property
+    def rail(self) -> tuple[dict, object, str]:
+        """(the rail's configuration, the experiment, the arm) for this shopper
+        (experiments.py; no experiment and no arm outside one)."""
+        from recommender.behaviour.experiments import rail_configuration_for
+
+        return rail_configuration_for(self)
 
 
 class Outbox:
@@ -125,11 +138,25 @@ def shopper_event_record(request: HttpRequest, *, kind: str, **fields) -> None:
         return
     try:
         pseudonym = visitor.pseudonym
+        _, experiment, arm = visitor.rail
     except Exception:  # the day's salt needs the database: the page must not
         logger.exception("Shopper event not recorded")
         return
+    if experiment is not None:
+        fields |= {"experiment_id": experiment.pk, "arm": arm}
     outbox.put(_event(pseudonym, kind=kind, **fields))
     _sender_start()
+
+
+def rail_configuration(request: HttpRequest) -> dict:
+    """The product page's rail configuration for this request's shopper (their arm's while an
+    experiment runs)."""
+    visitor = getattr(request, "visitor", None)
+    if visitor is None:
+        from recommender.behaviour.experiments import rail_configuration_default
+
+        return rail_configuration_default()
+    return visitor.rail[0]
 
 
 def shopper_events_record_for(*, visitor: str, events: list[dict]) -> None:

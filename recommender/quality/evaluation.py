@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from recommender.behaviour.experiments import rail_configuration_default
 from recommender.documents import category_paths
 from recommender.encoding import IndexOutdated
 from recommender.quality import experiments as lab
@@ -134,7 +135,9 @@ def evaluate(
         figures["shopper"], figures["shopper_examples"] = run_shopper(
             sample[:shopper_queries], truths, seed=seed, progress=progress
         )
-    image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
+    # The rails' configuration outside experiments: an evaluation never measures an arm.
+    rails = rail_configuration_default()
+    image_weight, text_weight = rails["image_weight"], rails["text_weight"]
     figures["config"] = {
         "encoder": index.encoder,
         "encoder_version": index.encoder_version,

@@ -56,10 +56,14 @@ def _candidates(k: int) -> int:
 
 
 def _weights(image_weight: float | None, text_weight: float | None) -> tuple[float, float]:
-    """The given weights, or the settings' where none is given."""
+    """The given weights, or the rails' where none is given: an experiment's promoted arm, else
+    the settings' (recommender/behaviour/experiments.py)."""
+    from recommender.behaviour.experiments import rail_configuration_default
+
+    default = rail_configuration_default()
     return (
-        settings.RECOMMENDER_IMAGE_WEIGHT if image_weight is None else image_weight,
-        settings.RECOMMENDER_TEXT_WEIGHT if text_weight is None else text_weight,
+        default["image_weight"] if image_weight is None else image_weight,
+        default["text_weight"] if text_weight is None else text_weight,
     )
 
 

@@ -29,7 +29,6 @@ from recommender.selectors.ranking import (
     _scored,
     _top,
     _typed,
-    _weights,
     _with_products,
 )
 from recommender.text_index import sparse_vector
@@ -111,7 +110,8 @@ def product_search_by_photo(
         items=[PhotoItem(b, m) for b, m in zip(candidates.boxes[1:], matches[1:], strict=True)],
         searched=candidates.boxes[best] if best or box else None,
     )
-    image_weight, text_weight = _weights(None, None)
+    # The photo's own balance of looks and borrowed words: rail experiments do not move it.
+    image_weight, text_weight = settings.RECOMMENDER_IMAGE_WEIGHT, settings.RECOMMENDER_TEXT_WEIGHT
     text, closest = None, []
     rounds = settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS if borrow_text and text_weight else 0
     for _ in range(rounds):

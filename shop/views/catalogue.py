@@ -3,7 +3,6 @@ its rail. Thin: read the request, call a selector or service, render."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from recommender.behaviour.recording import (
     rail_click_record,
+    rail_configuration,
     recently_viewed,
     recently_viewed_note,
     shopper_event_record,
@@ -129,11 +129,17 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such product")
     filter_form = ProductFilterForm(request.GET, colours=colour_choices())
     filters = filter_form.filters()
-    rail = product_list_similar(product=product, k=RAIL_SIZE, filters=filters)
+    config = rail_configuration(request)  # the shopper's arm's, while an experiment runs
+    rail = product_list_similar(
+        product=product,
+        k=RAIL_SIZE,
+        image_weight=config["image_weight"],
+        text_weight=config["text_weight"],
+        filters=filters,
+    )
     also_viewed = product_list_also_viewed(product=product, k=RAIL_SIZE, filters=filters)
-    if settings.RECOMMENDER_BEHAVIOUR_SHARE and also_viewed:
-        share = settings.RECOMMENDER_BEHAVIOUR_SHARE
-        rail = rail_blend(rail, also_viewed, share=share, k=RAIL_SIZE)
+    if config["behaviour_share"] and also_viewed:
+        rail = rail_blend(rail, also_viewed, share=config["behaviour_share"], k=RAIL_SIZE)
     bought_together = product_list_bought_together(product=product, k=RAIL_SIZE, filters=filters)
     earlier = recently_viewed_note(request, product_id=product.pk)
     recently_viewed = product_list_recently_viewed(product_ids=earlier, k=RAIL_SIZE)

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recommender.behaviour import recording
+from recommender.behaviour.experiments import rail_configuration_forget
 from recommender.behaviour.neighbours import behaviour_neighbours_refit, neighbours_compute
 from recommender.behaviour.storing import shopper_events_store
 from recommender.models import BehaviourFit, ShopperEvent
@@ -179,6 +180,7 @@ def test_the_look_alike_rail_can_take_a_share_from_behaviour(shop, settings):
     url = reverse("shop:product", args=[a.slug])
     looks = Client(headers={"user-agent": BROWSER}).get(url).context["rail"]
     settings.RECOMMENDER_BEHAVIOUR_SHARE = 0.5
+    rail_configuration_forget()  # a process reads the configuration every few seconds
     blended = Client(headers={"user-agent": BROWSER}).get(url).context["rail"]
     # b is in both rails: first, and it says it is there for what shoppers did.
     assert blended[0].product == b and blended[0].why == "2 shoppers viewed both"

@@ -1,0 +1,207 @@
+"""A/B tests of the product page's rail: assignment, what each arm sees, what is recorded,
+results and verdicts (including their error rate), stopping and promoting from the admin."""
+
+import math
+
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from recommender.behaviour import experiments, recording
+from recommender.behaviour.experiments import ArmResult, conversion_verdict
+from recommender.behaviour.storing import shopper_events_store
+from recommender.models import BehaviourNeighbour, RailExperiment, RailSettings
+from recommender.selectors import product_list_similar
+from tests.factories.catalogue import ProductFactory
+from tests.factories.orders import CONTACT
+from tests.factories.recommender import random_index
+from tests.factories.staff import staff_user
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+IMAGE_ONLY = {"image_weight": 1.0, "text_weight": 0.0, "behaviour_share": 0.0}
+TEXT_HEAVY = {"image_weight": 0.2, "text_weight": 0.8, "behaviour_share": 0.0}
+# The drawn index has random image vectors and no text: behaviour is what changes the rail.
+BEHAVIOUR_FIRST = {"image_weight": 0.7, "text_weight": 0.3, "behaviour_share": 1.0}
+PAGE = reverse("admin:recommender_railexperiment_changelist")
+
+
+def verdicts(rng, *, rate_a: float, rate_b: float, shoppers: int, tests: int) -> list[str]:
+    a = rng.binomial(shoppers, rate_a, size=tests)
+    b = rng.binomial(shoppers, rate_b, size=tests)
+    return [
+        conversion_verdict(ArmResult("A", shoppers, x, 0), ArmResult("B", shoppers, y, 0)).text
+        for x, y in zip(a, b, strict=True)
+    ]
+
+
+def test_an_a_a_test_is_called_significant_no_more_often_than_its_stated_error_rate():
+    called = verdicts(np.random.default_rng(0), rate_a=0.05, rate_b=0.05, shoppers=2000, tests=4000)
+    rate = sum("sells more" in text for text in called) / len(called)
+    # 5% stated; three standard errors of 4,000 tests either side.
+    margin = 3 * math.sqrt(0.05 * 0.95 / 4000)
+    assert 0.05 - margin <= rate <= 0.05 + margin
+
+
+def test_an_arm_that_truly_sells_more_is_called_and_never_the_other():
+    called = verdicts(np.random.default_rng(1), rate_a=0.05, rate_b=0.08, shoppers=3000, tests=300)
+    assert sum(text == "B sells more, 95% confidence." for text in called) >= 0.95 * 300
+    assert not any(text.startswith("A sells more") for text in called)
+
+
+def test_small_arms_get_no_verdict_and_the_interval_is_reported():
+    small = conversion_verdict(ArmResult("A", 99, 5, 0), ArmResult("B", 500, 50, 0))
+    assert small.text.startswith("Not enough data yet: 99 and 500 shoppers")
+    assert small.p_value is None
+    found = conversion_verdict(ArmResult("A", 1000, 50, 0), ArmResult("B", 1000, 80, 0))
+    assert found.text == "B sells more, 95% confidence."
+    assert found.low < 0.03 < found.high and found.difference == pytest.approx(0.03)
+
+
+@pytest.mark.django_db
+def test_a_shopper_always_gets_the_same_arm_and_the_arms_are_even():
+    experiment = experiments.experiment_start(name="x", arm_a=IMAGE_ONLY, arm_b=TEXT_HEAVY)
+    tokens = [f"token-{n}" for n in range(4000)]
+    arms = [experiments.arm_of(experiment, token) for token in tokens]
+    assert arms == [experiments.arm_of(experiment, token) for token in tokens]
+    assert 0.47 < arms.count("A") / len(arms) < 0.53
+    other = experiments.experiment_stop(experiment=experiment)
+    again = experiments.experiment_start(name="y", arm_a=IMAGE_ONLY, arm_b=TEXT_HEAVY)
+    # A new experiment draws anew: not the same shoppers in A every time.
+    assert [experiments.arm_of(again, t) for t in tokens] != [
+        experiments.arm_of(other, t) for t in tokens
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "arm",
+    [
+        {"image_weight": -1, "text_weight": 1, "behaviour_share": 0},
+        {"image_weight": 0, "text_weight": 0, "behaviour_share": 0},
+        {"image_weight": 1, "text_weight": 0, "behaviour_share": 1.5},
+        {"image_weight": float("nan"), "text_weight": 0, "behaviour_share": 0},
+        {"image_weight": 1},
+    ],
+)
+def test_a_bad_arm_is_refused_and_nothing_starts(arm):
+    with pytest.raises(ValidationError):
+        experiments.experiment_start(name="bad", arm_a=IMAGE_ONLY, arm_b=arm)
+    assert not RailExperiment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_one_experiment_runs_at_a_time():
+    experiments.experiment_start(name="first", arm_a=IMAGE_ONLY, arm_b=TEXT_HEAVY)
+    with pytest.raises(ValidationError, match="already running"):
+        experiments.experiment_start(name="second", arm_a=IMAGE_ONLY, arm_b=TEXT_HEAVY)
+
+
+@pytest.fixture
+def shop(db):
+    recording.outbox.take(10**9)
+    products = [
+        ProductFactory(title=f"Lamp {n}", description=("brass " * (n % 3)) + f"lamp {n}")
+        for n in range(30)
+    ]
+    random_index(products)
+    for neighbour in products[20:22]:
+        BehaviourNeighbour.objects.create(
+            kind="also_viewed", product=products[0], neighbour=neighbour, score=0.9, shoppers=9
+        )
+    yield products
+    recording.outbox.take(10**9)
+
+
+def shopper_in(experiment, arm: str) -> Client:
+    token = next(t for n in range(100) if experiments.arm_of(experiment, t := f"s{n}") == arm)
+    client = Client(headers={"user-agent": BROWSER})
+    client.cookies["vitrine_visitor"] = token
+    return client
+
+
+def test_each_arm_sees_its_rail_its_events_carry_it_and_the_results_count_it(shop):
+    experiment = experiments.experiment_start(
+        name="co-views", arm_a=IMAGE_ONLY, arm_b=BEHAVIOUR_FIRST
+    )
+    a, b = shopper_in(experiment, "A"), shopper_in(experiment, "B")
+    url = reverse("shop:product", args=[shop[0].slug])
+    seen_a = [item.product for item in a.get(url).context["rail"]]
+    seen_b = [item.product for item in b.get(url).context["rail"]]
+    assert seen_a == [
+        i.product for i in product_list_similar(product=shop[0], **weights(IMAGE_ONLY))
+    ]
+    assert seen_b[:2] == shop[20:22] and seen_a[:2] != shop[20:22]
+    # B buys; not recorded shoppers see the shop's configuration and count nowhere.
+    b.post(reverse("shop:cart_add", args=[shop[1].pk]), {"quantity": 1})
+    form = b.get(reverse("shop:checkout")).context["form"]
+    hidden = {name: form.initial[name] for name in ("checkout_token", "expected_total")}
+    b.post(reverse("shop:checkout"), {**CONTACT, **hidden})
+    Client(headers={"user-agent": BROWSER, "dnt": "1"}).get(url)
+
+    events = recording.outbox.take(10**9)
+    assert {(e["arm"], e["experiment_id"]) for e in events} == {
+        ("A", experiment.pk),
+        ("B", experiment.pk),
+    }
+    shopper_events_store(events=events)
+    arms, verdict = experiments.experiment_results(experiment=experiment)
+    assert [(r.arm, r.shoppers, r.buyers) for r in arms] == [("A", 1, 0), ("B", 1, 1)]
+    assert verdict.text.startswith("Not enough data yet")
+
+
+def weights(arm: dict) -> dict:
+    return {"image_weight": arm["image_weight"], "text_weight": arm["text_weight"], "k": 10}
+
+
+def test_promoting_an_arm_makes_it_every_shoppers_rail(shop):
+    experiment = experiments.experiment_start(
+        name="co-views", arm_a=IMAGE_ONLY, arm_b=BEHAVIOUR_FIRST
+    )
+    experiments.experiment_stop(experiment=experiment, promote="B")
+    experiment.refresh_from_db()
+    assert (experiment.state, experiment.promoted) == ("stopped", "B")
+    assert experiments.rail_configuration_default() == BEHAVIOUR_FIRST
+    assert "arm B of experiment" in RailSettings.objects.get().reason
+    # Every shopper now, recorded or not.
+    for headers in ({"user-agent": BROWSER}, {"user-agent": BROWSER, "dnt": "1"}):
+        page = Client(headers=headers).get(reverse("shop:product", args=[shop[0].slug]))
+        assert [i.product for i in page.context["rail"]][:2] == shop[20:22]
+
+
+def test_staff_start_stop_and_promote_from_the_admin(client, shop):
+    client.force_login(
+        staff_user("analyst", "view_railexperiment", "add_railexperiment", "change_railexperiment")
+    )
+    form = {
+        "name": "More words",
+        "a_image_weight": 0.7,
+        "a_text_weight": 0.3,
+        "a_behaviour_share": 0,
+    }
+    form |= {"b_image_weight": 0.5, "b_text_weight": 0.5, "b_behaviour_share": 0.4}
+    assert client.post(PAGE, form).status_code == 302
+    experiment = RailExperiment.objects.get()
+    assert experiment.arm_b == {"image_weight": 0.5, "text_weight": 0.5, "behaviour_share": 0.4}
+    page = client.get(PAGE).content.decode()
+    assert "More words: Running" in page and "Not enough data yet: 0 and 0 shoppers" in page
+    again = client.post(PAGE, form | {"name": "Twice"})
+    assert "An experiment is already running: stop it first." in again.content.decode()
+
+    stop = reverse("admin:recommender_railexperiment_stop", args=[experiment.pk])
+    assert client.get(stop).status_code == 403  # only a form's POST stops it
+    assert client.post(stop, {"promote": "B"}).status_code == 302
+    assert RailSettings.objects.get().behaviour_share == 0.4
+    assert "arm B promoted" in client.get(PAGE).content.decode()
+
+
+def test_without_the_permissions_one_can_look_but_not_start_or_stop(client, shop):
+    experiment = experiments.experiment_start(name="x", arm_a=IMAGE_ONLY, arm_b=TEXT_HEAVY)
+    client.force_login(staff_user("viewer", "view_railexperiment"))
+    page = client.get(PAGE).content.decode()
+    assert "Start the experiment" not in page and "Stop and promote" not in page
+    stop = reverse("admin:recommender_railexperiment_stop", args=[experiment.pk])
+    assert client.post(stop, {"promote": "A"}).status_code == 403
+    assert client.post(PAGE, {"name": "y"}).status_code == 403
+    assert not RailSettings.objects.exists()

@@ -9,11 +9,14 @@ random vectors (tests/factories/recommender.py), as the admin only reads statuse
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
+from recommender.behaviour import experiments, recording
+from recommender.behaviour.storing import shopper_events_store
 from recommender.worker_heartbeat import worker_heartbeat_record
 from shop.services import category_get_or_create
 from tests.browser.accessibility import assert_accessible
@@ -82,6 +85,14 @@ def test_the_admin_pages_a_shop_uses_have_no_serious_accessibility_violation(
     shop_page.goto(LOGIN)
     assert_accessible_under_csp(shop_page, csp_violations)
     log_in(shop_page, "owner", then=PRODUCTS)
+    # Insights with rail figures, and an experiment running.
+    shown = recording._event("v" * 32, kind="impression", rail="similar", shown=[1, 2])
+    shopper_events_store(events=[shown, shown | {"id": str(uuid.uuid4())}])
+    experiments.experiment_start(
+        name="More words",
+        arm_a={"image_weight": 0.7, "text_weight": 0.3, "behaviour_share": 0},
+        arm_b={"image_weight": 0.5, "text_weight": 0.5, "behaviour_share": 0},
+    )
     pages = {
         "product list": PRODUCTS,
         "product add": reverse("admin:shop_product_add"),
@@ -90,6 +101,7 @@ def test_the_admin_pages_a_shop_uses_have_no_serious_accessibility_violation(
         "order change": reverse("admin:shop_order_change", args=[shop["order"].pk]),
         "category list": reverse("admin:shop_category_changelist"),
         "Insights": INSIGHTS,
+        "rail experiments": reverse("admin:recommender_railexperiment_changelist"),
     }
     for name, url in pages.items():
         shop_page.goto(url)

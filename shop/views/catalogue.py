@@ -129,37 +129,9 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such product")
     filter_form = ProductFilterForm(request.GET, colours=colour_choices())
     filters = filter_form.filters()
-    config = rail_configuration(request)  # the shopper's arm's, while an experiment runs
-    rail = product_list_similar(
-        product=product,
-        k=RAIL_SIZE,
-        image_weight=config["image_weight"],
-        text_weight=config["text_weight"],
-        filters=filters,
-    )
-    also_viewed = product_list_also_viewed(product=product, k=RAIL_SIZE, filters=filters)
-    if config["behaviour_share"] and also_viewed:
-        rail = rail_blend(rail, also_viewed, share=config["behaviour_share"], k=RAIL_SIZE)
-    bought_together = product_list_bought_together(product=product, k=RAIL_SIZE, filters=filters)
-    earlier = recently_viewed_note(request, product_id=product.pk)
-    recently_viewed = product_list_recently_viewed(product_ids=earlier, k=RAIL_SIZE)
     shopper_event_record(request, kind="view", product_id=product.pk)
     rail_click_record(request, product_id=product.pk)
-    rails = {
-        "similar": [item.product for item in rail],
-        "also_viewed": [item.product for item in also_viewed],
-        "bought_together": [item.product for item in bought_together],
-        "recently_viewed": recently_viewed,
-    }
-    for name, shown in rails.items():
-        if shown:
-            shopper_event_record(
-                request,
-                kind="impression",
-                product_id=product.pk,
-                rail=name,
-                shown=[item.pk for item in shown],
-            )
+    rails = _rails(request, product, filters)
     cart = Cart(request.session)
     ancestors = list(Category.objects.get_ancestors(product.category)) if product.category else []
     return render(
@@ -170,17 +142,54 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
             "images": list(product.images.all()),
             "ancestors": ancestors,
             "attributes": _attributes(product, ancestors),
-            "rail": rail,
-            "also_viewed": also_viewed,
-            "bought_together": bought_together,
-            "recently_viewed": recently_viewed,
+            **rails,
             "rail_filtered": filter_form.active,
-            "rail_missing": "" if rail else _rail_missing(product, filtered=filter_form.active),
+            "rail_missing": (
+                "" if rails["rail"] else _rail_missing(product, filtered=filter_form.active)
+            ),
             "filter_query": _filter_query(request.GET),
             "in_cart": cart.quantity(product.pk),
             "quantity_form": QuantityForm(initial={"quantity": 1}),
         },
     )
+
+
+def _rails(request: HttpRequest, product: Product, filters) -> dict[str, list]:
+    """The product page's rails for this shopper, each recorded as shown: the look-alikes (with
+    their configuration, or their arm's in an experiment), "also viewed", "bought together" and
+    the shopper's recently viewed."""
+    config = rail_configuration(request)
+    rail = product_list_similar(
+        product=product,
+        k=RAIL_SIZE,
+        image_weight=config["image_weight"],
+        text_weight=config["text_weight"],
+        filters=filters,
+    )
+    also_viewed = product_list_also_viewed(product=product, k=RAIL_SIZE, filters=filters)
+    if config["behaviour_share"] and also_viewed:
+        rail = rail_blend(rail, also_viewed, share=config["behaviour_share"], k=RAIL_SIZE)
+    earlier = recently_viewed_note(request, product_id=product.pk)
+    rails = {
+        "rail": rail,
+        "also_viewed": also_viewed,
+        "bought_together": product_list_bought_together(
+            product=product, k=RAIL_SIZE, filters=filters
+        ),
+        "recently_viewed": product_list_recently_viewed(product_ids=earlier, k=RAIL_SIZE),
+    }
+    for context_name, rail_name in (
+        ("rail", "similar"),
+        ("also_viewed", "also_viewed"),
+        ("bought_together", "bought_together"),
+        ("recently_viewed", "recently_viewed"),
+    ):
+        shown = [getattr(item, "product", item).pk for item in rails[context_name]]
+        if shown:
+            shopper_event_record(
+                request, kind="impression", product_id=product.pk, rail=rail_name, shown=shown
+            )
+    return rails
 
 
 def _rail_missing(product: Product, *, filtered: bool) -> str:

@@ -85,6 +85,12 @@ STEPS = [
         ["bench.events", "--seconds", "15", "--rounds", "2"],
         True,
     ),
+    (
+        "behaviour",
+        "Behaviour rails at scale: a refit over 10 million events, rails at 100,000 products",
+        ["bench.behaviour"],
+        False,
+    ),
     ("memory", "Memory: Celery worker and encoders", ["bench.memory", "--tasks", "20"], True),
     ("photo-bombs", "Reading one uploaded photo: time and memory", ["bench.photo_bombs"], False),
     (

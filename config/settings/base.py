@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 from config.cache import resilient
 
@@ -311,6 +312,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Shoppers' events have a queue of their own, so that they are stored within seconds even while
+# a reindex queues hours of photos. A worker started without -Q consumes both, in turn; a large
+# shop can give events a worker of its own (-Q events) and the rest to the others (-Q celery).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("events"))
+CELERY_TASK_ROUTES = {"recommender.tasks.store_shopper_events": {"queue": "events"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-embeddings": {
         "task": "recommender.tasks.sweep_embeddings",

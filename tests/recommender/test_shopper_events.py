@@ -248,8 +248,28 @@ def test_each_day_is_a_partition_and_days_past_retention_are_dropped(settings):
     assert ShopperEvent.objects.count() == 2
 
 
+@pytest.fixture
+def events_queue():
+    """The test settings' in-memory "events" queue, emptied before and after."""
+    from config.celery_app import app as celery_app
+
+    with celery_app.connection_for_read() as connection, connection.SimpleQueue("events") as queue:
+        queue.clear()
+        yield queue
+        queue.clear()
+
+
+def test_events_have_a_queue_of_their_own_that_every_worker_consumes(events_queue, memory_queue):
+    from config.celery_app import app as celery_app
+
+    recording.outbox.put(recording._event("v" * 32, kind="view", product_id=1))
+    assert recording.outbox_send() == 1
+    assert events_queue.qsize() == 1 and memory_queue.qsize() == 0  # not behind indexing work
+    assert {"celery", "events"} <= set(celery_app.amqp.queues)  # a worker without -Q reads both
+
+
 def test_while_the_broker_is_down_events_wait_and_beyond_the_limit_the_oldest_go(
-    shopper, shop, memory_queue, monkeypatch
+    shopper, shop, events_queue, monkeypatch
 ):
     from config.celery_app import app as celery_app
 
@@ -265,7 +285,7 @@ def test_while_the_broker_is_down_events_wait_and_beyond_the_limit_the_oldest_go
     monkeypatch.undo()  # the broker is back (the tests' memory queue)
     celery_app._pool, celery_app.amqp._producer_pool = None, None
     assert recording.outbox_send() == 5
-    (message,) = [memory_queue.get(block=False) for _ in range(memory_queue.qsize())]
+    (message,) = [events_queue.get(block=False) for _ in range(events_queue.qsize())]
     assert message.headers["task"] == "recommender.tasks.store_shopper_events"
     sent = message.payload[0][0]
     assert [e["product_id"] for e in sent] == [product.pk for product in shop[4:9]]

@@ -49,9 +49,19 @@ def fashion_dev() -> Path:
 @pytest.fixture
 def memory_queue():
     """The test settings' in-memory Celery queue, emptied before and after, to read sent tasks."""
+    yield from _memory_queue("celery")
+
+
+@pytest.fixture
+def events_queue():
+    """The same for the queue of shoppers' events."""
+    yield from _memory_queue("events")
+
+
+def _memory_queue(name: str):
     from config.celery_app import app as celery_app
 
-    with celery_app.connection_for_read() as connection, connection.SimpleQueue("celery") as queue:
+    with celery_app.connection_for_read() as connection, connection.SimpleQueue(name) as queue:
         queue.clear()
         yield queue
         queue.clear()

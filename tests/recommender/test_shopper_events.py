@@ -248,17 +248,6 @@ def test_each_day_is_a_partition_and_days_past_retention_are_dropped(settings):
     assert ShopperEvent.objects.count() == 2
 
 
-@pytest.fixture
-def events_queue():
-    """The test settings' in-memory "events" queue, emptied before and after."""
-    from config.celery_app import app as celery_app
-
-    with celery_app.connection_for_read() as connection, connection.SimpleQueue("events") as queue:
-        queue.clear()
-        yield queue
-        queue.clear()
-
-
 def test_events_have_a_queue_of_their_own_that_every_worker_consumes(events_queue, memory_queue):
     from config.celery_app import app as celery_app
 

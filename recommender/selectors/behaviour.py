@@ -95,14 +95,17 @@ def product_list_picked_for(*, product_ids: list[int], k: int = 10) -> list:
         .exclude(neighbour_id__in=product_ids)
         .values_list("neighbour_id", "product_id", "score")
     )
-    because: dict[int, tuple[float, int]] = {}  # neighbour -> (summed score, strongest source)
+    # neighbour -> [summed score, the best single score, the viewed product that gave it]
+    because: dict[int, list] = {}
     for neighbour, source, score in rows:
-        total, strongest = because.get(neighbour, (0.0, source))
-        because[neighbour] = (total + score, strongest if total >= score else source)
+        known = because.setdefault(neighbour, [0.0, -1.0, source])
+        known[0] += score
+        if score > known[1]:
+            known[1:] = [score, source]
     found = product_list_storefront().filter(pk__in=because).in_bulk()
     behaviour = [
-        BehaviourProduct(found[pk], score, 0, f"Shoppers who viewed {titles[source]} viewed it")
-        for pk, (score, source) in sorted(because.items(), key=lambda item: -item[1][0])
+        BehaviourProduct(found[pk], total, 0, f"Shoppers who viewed {titles[source]} viewed it")
+        for pk, (total, _, source) in sorted(because.items(), key=lambda item: -item[1][0])
         if pk in found
     ]
     looks = [

@@ -12,10 +12,11 @@ from recommender.behaviour import recording
 from recommender.behaviour.experiments import rail_configuration_forget
 from recommender.behaviour.neighbours import behaviour_neighbours_refit, neighbours_compute
 from recommender.behaviour.storing import shopper_events_store
-from recommender.models import BehaviourFit, ShopperEvent
+from recommender.models import BehaviourFit, BehaviourNeighbour, ShopperEvent
 from recommender.selectors import (
     product_list_also_viewed,
     product_list_bought_together,
+    product_list_picked_for,
     rail_blend,
 )
 from tests.factories.catalogue import ProductFactory
@@ -223,3 +224,14 @@ def test_a_returning_shopper_gets_picks_from_what_they_viewed_and_what_others_vi
     private = Client(headers={"user-agent": BROWSER, "dnt": "1"})
     private.get(reverse("shop:product", args=[c.slug]))
     assert private.get(reverse("shop:home")).context["picked"] == []
+
+
+def test_a_pick_says_which_viewed_product_it_comes_from_most(shop):
+    viewed, pick = [shop[0], shop[1], shop[3]], shop[2]
+    for source, score in zip(viewed, (0.3, 0.2, 0.4), strict=True):  # the last, once 0.5 is summed
+        BehaviourNeighbour.objects.create(
+            kind="also_viewed", product=source, neighbour=pick, score=score, shoppers=2
+        )
+    picked = product_list_picked_for(product_ids=[p.pk for p in viewed], k=3)
+    (item,) = [item for item in picked if item.product == pick]
+    assert item.why == f"Shoppers who viewed {shop[3].title} viewed it"

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
+from psycopg.errors import UniqueViolation
 
 from recommender.models import ShopperEvent, VisitorSalt
 
@@ -17,6 +18,11 @@ logger = logging.getLogger(__name__)
 
 TABLE = ShopperEvent._meta.db_table
 FIELDS = {field.attname for field in ShopperEvent._meta.concrete_fields}
+# (name in an event, column, default) for COPY, in the table's order
+COLUMNS = [
+    (field.attname, field.column, field.get_default())
+    for field in ShopperEvent._meta.concrete_fields
+]
 # One lock for everyone who creates or drops partitions (an arbitrary, fixed number).
 PARTITIONS_LOCK = 7_316_045_001
 SALT_DAYS_KEPT = 2  # today's and yesterday's: a visit that spans midnight is two visitors
@@ -25,15 +31,28 @@ BATCH = 2000  # rows per INSERT
 
 def shopper_events_store(*, events: list[dict]) -> int:
     """Store a batch of recorded events (recording.py's dicts). Idempotent: an event already
-    stored (the same id and time, a redelivered batch) is skipped. Returns the batch's size."""
-    rows = []
-    for event in events:
-        fields = {name: value for name, value in event.items() if name in FIELDS}
-        fields["occurred_at"] = parse_datetime(event["occurred_at"])
-        rows.append(ShopperEvent(**fields))
-    shopper_event_partitions_ensure(days={row.occurred_at.astimezone(UTC).date() for row in rows})
-    ShopperEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH)
-    return len(rows)
+    stored (the same id and time, a redelivered batch) is skipped. Returns the batch's size.
+
+    COPY first: about six times cheaper than an INSERT of the same rows, which matters at
+    thousands of events a second on the machine that serves the pages. COPY cannot skip
+    rows, so a batch of which some rows are already stored (redelivered after a worker was
+    killed: rare) goes again through an INSERT that skips them."""
+    shopper_event_partitions_ensure(
+        days={parse_datetime(event["occurred_at"]).astimezone(UTC).date() for event in events}
+    )
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            columns = ", ".join(f'"{column}"' for _, column, _ in COLUMNS)
+            with cursor.cursor.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN') as copy:
+                for event in events:
+                    copy.write_row([event.get(name, default) for name, _, default in COLUMNS])
+    except UniqueViolation:
+        rows = [
+            ShopperEvent(**{name: value for name, value in event.items() if name in FIELDS})
+            for event in events
+        ]
+        ShopperEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH)
+    return len(events)
 
 
 def shopper_event_partitions_ensure(*, days: Iterable[date]) -> None:

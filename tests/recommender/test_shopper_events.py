@@ -220,8 +220,8 @@ def test_a_visitor_has_one_pseudonym_a_day_and_old_days_cannot_be_traced_back():
     assert list(VisitorSalt.objects.values_list("day", flat=True)) == [today]
 
 
-def event(day: datetime, **fields) -> dict:
-    return recording._event("v" * 32, kind="view", product_id=1, **fields) | {
+def event(day: datetime, kind: str = "view", **fields) -> dict:
+    return recording._event("v" * 32, kind=kind, product_id=1, **fields) | {
         "occurred_at": day.isoformat()
     }
 
@@ -232,6 +232,27 @@ def test_a_batch_delivered_twice_is_stored_once():
     shopper_events_store(events=batch)
     shopper_events_store(events=batch)  # a worker died before acknowledging it
     assert ShopperEvent.objects.count() == 2
+    shopper_events_store(events=[*batch, event(now)])  # stored in part: the rest goes in
+    assert ShopperEvent.objects.count() == 3
+
+
+def test_every_field_is_stored_as_recorded():
+    now = datetime.now(UTC)
+    order = event(
+        now, rail="similar", quantity=2, amount=Decimal("12.50"), experiment_id=3, arm="B"
+    )
+    impression = event(now, kind="impression", rail="similar", shown=[7, 3, 5])
+    search = event(now, kind="text_search", query="blue\tshirt\n\\N 'é' \\", results=0)
+    shopper_events_store(events=[order, impression, search])
+
+    stored = {str(row.id): row for row in ShopperEvent.objects.all()}
+    assert [stored[order["id"]].amount, stored[order["id"]].quantity] == [Decimal("12.50"), 2]
+    assert [stored[order["id"]].experiment_id, stored[order["id"]].arm] == [3, "B"]
+    assert stored[order["id"]].occurred_at == now
+    assert [stored[impression["id"]].shown, stored[impression["id"]].query] == [[7, 3, 5], ""]
+    assert stored[search["id"]].query == "blue\tshirt\n\\N 'é' \\"
+    assert [stored[search["id"]].product_id, stored[search["id"]].shown] == [1, []]
+    assert stored[search["id"]].position is None
 
 
 def test_each_day_is_a_partition_and_days_past_retention_are_dropped(settings):

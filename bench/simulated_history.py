@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -39,7 +38,8 @@ def main() -> None:
         raise SystemExit(f"{args.into} exists: give a new folder")
     if not (SHOP / "postgres").exists():
         raise SystemExit("no var/bench shop: run `python -m bench --only events` once first")
-    shutil.copytree(SHOP, args.into, symlinks=True)
+    # cp -a: the embedded PostgreSQL's files belong to its own user, which a copy must keep.
+    subprocess.run(["cp", "-a", f"{SHOP.resolve()}/.", str(args.into)], check=True)
     (args.into / "postgres/postmaster.pid").unlink(missing_ok=True)
     os.environ.update(VITRINE_VAR_DIR=str(args.into), CELERY_BROKER_URL=args.broker)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")

@@ -271,9 +271,13 @@ RECOMMENDER_BEHAVIOUR_DAYS = env.int("RECOMMENDER_BEHAVIOUR_DAYS", default=90)
 RECOMMENDER_BEHAVIOUR_HALF_LIFE_DAYS = env.float("RECOMMENDER_BEHAVIOUR_HALF_LIFE_DAYS", default=14)
 RECOMMENDER_BEHAVIOUR_MIN_SHOPPERS = env.int("RECOMMENDER_BEHAVIOUR_MIN_SHOPPERS", default=2)
 RECOMMENDER_BEHAVIOUR_NEIGHBOURS = env.int("RECOMMENDER_BEHAVIOUR_NEIGHBOURS", default=20)
-# Places of the "Visually similar" rail given to "also viewed" (0: looks alone, the default until
-# a shop has measured what sells; the first places, then the look-alikes).
+# The share of the "Visually similar" rail given to "also viewed" (reciprocal rank fusion; 0: looks
+# alone, the default until a shop has measured what sells), and how many shoppers must have
+# viewed both before a neighbour may take a look-alike's place (docs/evaluation: fewer is noise).
 RECOMMENDER_BEHAVIOUR_SHARE = env.float("RECOMMENDER_BEHAVIOUR_SHARE", default=0.0)
+RECOMMENDER_BEHAVIOUR_SHARE_MIN_SHOPPERS = env.int(
+    "RECOMMENDER_BEHAVIOUR_SHARE_MIN_SHOPPERS", default=10
+)
 
 # Celery (cookiecutter-django's layout). Without CELERY_BROKER_URL the broker is Kombu's
 # file-system transport in VAR_DIR/celery: a real broker shared by processes on one machine,

@@ -6,7 +6,8 @@ that product hold the next different product they viewed? Four rails answer, eac
 products: the most viewed products (popularity), the look-alike rail (content: photo and
 words), "also viewed" fitted on the earlier part (behaviour), and the blend of the two the
 product page shows (``RECOMMENDER_BEHAVIOUR_SHARE`` of the places to behaviour, at least half
-here so that the blend is measured). Figures: hit@k, MRR (the reciprocal rank of the next
+here so that the blend is measured; from neighbours that enough shoppers back,
+``behaviour_trusted``). Figures: hit@k, MRR (the reciprocal rank of the next
 product, 0 when absent) and coverage (the share of the catalogue's products that the rails
 recommend at least once).
 """
@@ -16,13 +17,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime
 from itertools import pairwise
+from operator import itemgetter
 
 import numpy as np
 
 from recommender.behaviour.neighbours import neighbours_compute
 from recommender.models import ShopperEvent
 from recommender.selectors import product_list_similar_scores
-from recommender.selectors.behaviour import rail_blend
+from recommender.selectors.behaviour import behaviour_trusted, rail_blend
 from shop.models import Product
 
 RAILS = ("popularity", "content", "behaviour", "blend")
@@ -50,12 +52,12 @@ def behaviour_replay(*, train_share: float = 0.8, k: int = 10, share: float = 0.
         if first_seen[visitor] >= split_at:  # sessions that began after the split
             later[visitor].append(product)
 
-    neighbours: dict[int, list[int]] = defaultdict(list)
+    neighbours: dict[int, list[tuple[int, int]]] = defaultdict(list)  # (product, shoppers)
     ages = np.array([(split_at - at).total_seconds() / 86400 for _, _, at in train])
-    for a, b, _, _ in neighbours_compute(
+    for a, b, _, shoppers in neighbours_compute(
         np.array([v for v, _, _ in train]), np.array([p for _, p, _ in train]), ages
     ):
-        neighbours[a].append(b)
+        neighbours[a].append((b, shoppers))
     popular = [product for product, _ in Counter(p for _, p, _ in train).most_common(k + 1)]
     content: dict[int, list[int]] = {}
 
@@ -63,13 +65,15 @@ def behaviour_replay(*, train_share: float = 0.8, k: int = 10, share: float = 0.
         if name == "popularity":
             return [p for p in popular if p != product][:k]
         if name == "behaviour":
-            return neighbours[product][:k]
+            return [neighbour for neighbour, _ in neighbours[product][:k]]
         if product not in content:
             scores = product_list_similar_scores(product=Product(pk=product), k=k)
             content[product] = [pk for pk, *_ in scores]
         if name == "content":
             return content[product]
-        return rail_blend(content[product], neighbours[product], share=share, k=k, key=int)
+        trusted = behaviour_trusted(neighbours[product], shoppers=itemgetter(1))
+        behaviour = [neighbour for neighbour, _ in trusted[:k]]
+        return rail_blend(content[product], behaviour, share=share, k=k, key=int)
 
     hits, ranks, shown = Counter(), defaultdict(float), defaultdict(set)
     steps = 0

@@ -13,6 +13,7 @@ not care which module does what.
 
 from recommender.selectors.behaviour import (
     BehaviourProduct,
+    behaviour_trusted,
     product_list_also_viewed,
     product_list_bought_together,
     product_list_picked_for,
@@ -48,6 +49,7 @@ __all__ = [
     "PhotoItem",
     "PhotoSearch",
     "SimilarProduct",
+    "behaviour_trusted",
     "index_live",
     "product_annotate_embedding_status",
     "product_embedding_get",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from recommender.models import BehaviourNeighbour
 from recommender.selectors.rails import product_list_you_may_like
 from shop.models import Product
@@ -59,12 +61,23 @@ def _neighbours(product, kind, k, filters, did) -> list[BehaviourProduct]:
     ][:k]
 
 
+def behaviour_trusted(items: list, *, shoppers=None) -> list:
+    """The behaviour rail's items that enough shoppers back to take a look-alike's place in a
+    blend (``RECOMMENDER_BEHAVIOUR_SHARE_MIN_SHOPPERS``): a pair that few shoppers viewed
+    together is more often chance than taste (docs/evaluation). ``shoppers`` tells an item's
+    count (default: the item's ``shoppers``)."""
+    shoppers = shoppers or (lambda item: item.shoppers)
+    least = settings.RECOMMENDER_BEHAVIOUR_SHARE_MIN_SHOPPERS
+    return [item for item in items if shoppers(item) >= least]
+
+
 def rail_blend(looks: list, behaviour: list, *, share: float, k: int, key=None) -> list:
     """The look-alike rail and a behaviour rail fused by reciprocal rank (Cormack, Clarke and
     Büttcher, SIGIR 2009): an item scores ``(1 - share) / (60 + its place among the
     look-alikes) + share / (60 + its place in behaviour)``, so that a product both rails hold
     rises to the top. An item keeps the "why" of the rail that gave it more. ``key`` tells an
-    item's product (default: the item's ``product.pk``)."""
+    item's product (default: the item's ``product.pk``). The product page and the replay give
+    it the ``behaviour_trusted`` items only."""
     if not share:
         return looks[:k]
     key = key or (lambda item: item.product.pk)

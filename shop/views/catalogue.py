@@ -16,6 +16,7 @@ from recommender.behaviour.recording import (
     shopper_event_record,
 )
 from recommender.selectors import (
+    behaviour_trusted,
     product_embedding_status,
     product_list_also_viewed,
     product_list_bought_together,
@@ -167,8 +168,8 @@ def _rails(request: HttpRequest, product: Product, filters) -> dict[str, list]:
         filters=filters,
     )
     also_viewed = product_list_also_viewed(product=product, k=RAIL_SIZE, filters=filters)
-    if config["behaviour_share"] and also_viewed:
-        rail = rail_blend(rail, also_viewed, share=config["behaviour_share"], k=RAIL_SIZE)
+    if config["behaviour_share"] and (trusted := behaviour_trusted(also_viewed)):
+        rail = rail_blend(rail, trusted, share=config["behaviour_share"], k=RAIL_SIZE)
     earlier = recently_viewed_note(request, product_id=product.pk)
     rails = {
         "rail": rail,

@@ -182,6 +182,12 @@ def test_the_look_alike_rail_can_take_a_share_from_behaviour(shop, settings):
     looks = Client(headers={"user-agent": BROWSER}).get(url).context["rail"]
     settings.RECOMMENDER_BEHAVIOUR_SHARE = 0.5
     rail_configuration_forget()  # a process reads the configuration every few seconds
+    # Two shoppers are too few to move a look-alike: the rail stays as it was.
+    settings.RECOMMENDER_BEHAVIOUR_SHARE_MIN_SHOPPERS = 3
+    rail = Client(headers={"user-agent": BROWSER}).get(url).context["rail"]
+    assert [item.product for item in rail] == [item.product for item in looks]
+
+    settings.RECOMMENDER_BEHAVIOUR_SHARE_MIN_SHOPPERS = 2
     blended = Client(headers={"user-agent": BROWSER}).get(url).context["rail"]
     # b is in both rails: first, and it says it is there for what shoppers did.
     assert blended[0].product == b and blended[0].why == "2 shoppers viewed both"

@@ -108,7 +108,7 @@ def shop(db):
     random_index(products)
     for neighbour in products[20:22]:
         BehaviourNeighbour.objects.create(
-            kind="also_viewed", product=products[0], neighbour=neighbour, score=0.9, shoppers=9
+            kind="also_viewed", product=products[0], neighbour=neighbour, score=0.9, shoppers=12
         )
     yield products
     recording.outbox.take(10**9)

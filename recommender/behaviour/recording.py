@@ -159,13 +159,17 @@ def rail_configuration(request: HttpRequest) -> dict:
     return visitor.rail[0]
 
 
-def shopper_events_record_for(*, visitor: str, events: list[dict]) -> None:
-    """Record events that another front end sends for one of its shoppers (the API), each a
-    dict of ShopperEvent's fields with its ``kind``. ``visitor`` is that front end's own
+def shopper_events_record_for(*, events: list[dict]) -> None:
+    """Record events that another front end sends for its shoppers (the API), each a dict of
+    ShopperEvent's fields with its ``kind`` and its ``visitor``: that front end's own
     identifier of the shopper, stored only as the day's pseudonym of it."""
-    pseudonym = privacy.visitor_pseudonym(visitor, day=datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    pseudonyms: dict[str, str] = {}
     for fields in events:
-        outbox.put(_event(pseudonym, **fields))
+        visitor = fields.pop("visitor")
+        if visitor not in pseudonyms:
+            pseudonyms[visitor] = privacy.visitor_pseudonym(visitor, day=today)
+        outbox.put(_event(pseudonyms[visitor], **fields))
     _sender_start()
 
 

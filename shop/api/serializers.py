@@ -290,9 +290,22 @@ class EmbeddingStatusSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
+VISITOR_HELP = (
+    "Your front end's own random identifier of the shopper (never a user id, an email or an "
+    "address): the shop stores a keyed hash of it that changes every day."
+)
+EVENTS_PER_REQUEST = 500
+
+
 class ShopperEventSerializer(serializers.Serializer):
     """One thing the shopper did, as the storefront records it (ShopperEvent)."""
 
+    visitor = serializers.CharField(
+        min_length=16,
+        max_length=64,
+        required=False,
+        help_text=f"The shopper who did it, if not the request's `visitor`. {VISITOR_HELP}",
+    )
     kind = serializers.ChoiceField(choices=ShopperEvent.Kind.choices)
     product = serializers.IntegerField(
         min_value=1,
@@ -331,7 +344,17 @@ class ShopperEventsSerializer(serializers.Serializer):
     visitor = serializers.CharField(
         min_length=16,
         max_length=64,
-        help_text="Your front end's own random identifier of this shopper (never a user id, an "
-        "email or an address): the shop stores a keyed hash of it that changes every day.",
+        required=False,
+        help_text=f"The shopper of every event that names none. {VISITOR_HELP}",
     )
-    events = ShopperEventSerializer(many=True, min_length=1, max_length=100)
+    events = ShopperEventSerializer(many=True, min_length=1, max_length=EVENTS_PER_REQUEST)
+
+    def validate(self, data):
+        """Every event with its shopper: its own ``visitor``, else the request's."""
+        default = data.get("visitor")
+        if default is None and any("visitor" not in event for event in data["events"]):
+            raise serializers.ValidationError(
+                {"visitor": ["Give the shopper: for the request, or for each event."]}
+            )
+        data["events"] = [{"visitor": default, **event} for event in data["events"]]
+        return data

@@ -290,9 +290,11 @@ class ShopperEventsView(APIView):
         },
     )
     def post(self, request):
-        """Record what one shopper did on another front end (a mobile app, a headless
-        storefront), up to 100 events: the same events the shop's own pages record, feeding
-        its behaviour rails and Insights. Send them only for shoppers who may be recorded: not
+        """Record what shoppers did on another front end (a mobile app, a headless
+        storefront), up to 500 events a request, of one shopper (`visitor`) or of many (each
+        event's own `visitor`): the same events the shop's own pages record, feeding its
+        behaviour rails and Insights. Send events in batches: a request costs the shop about
+        as much as a hundred events. Send them only for shoppers who may be recorded: not
         for crawlers, nor when the browser sends Do Not Track or Global Privacy Control, nor
         without consent where the law asks for it. The shop stores no address or user agent;
         the visitor is stored as a keyed hash that changes every day. Needs a staff token with
@@ -303,7 +305,7 @@ class ShopperEventsView(APIView):
             {("product_id" if name == "product" else name): value for name, value in e.items()}
             for e in params["events"]
         ]
-        shopper_events_record_for(visitor=params["visitor"], events=events)
+        shopper_events_record_for(events=events)
         return Response({"accepted": len(events)}, status=status.HTTP_202_ACCEPTED)
 
 

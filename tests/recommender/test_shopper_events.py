@@ -329,6 +329,34 @@ class TestTheApi:
             privacy.visitor_pseudonym(self.body["visitor"], day=datetime.now(UTC).date())
         }
 
+    def test_one_request_may_carry_many_shoppers_events(self, client):
+        client.force_login(staff_user("app", "add_shopperevent"))
+        a, b = "app-shopper-a-0000001", "app-shopper-b-0000002"
+        body = {
+            "events": [
+                {"visitor": a, "kind": "view", "product": 5},
+                {"visitor": b, "kind": "view", "product": 6},
+                {"visitor": a, "kind": "view", "product": 7},
+            ]
+        }
+        response = client.post(self.url, body, content_type="application/json")
+        assert response.status_code == 202 and response.json() == {"accepted": 3}
+        today = datetime.now(UTC).date()
+        pseudonym = {
+            a: privacy.visitor_pseudonym(a, day=today),
+            b: privacy.visitor_pseudonym(b, day=today),
+        }
+        assert [(e.visitor, e.product_id) for e in stored()] == [
+            (pseudonym[a], 5),
+            (pseudonym[b], 6),
+            (pseudonym[a], 7),
+        ]
+        # Events that name no shopper, in a request that names none either: refused, all of them.
+        body["events"].append({"kind": "view", "product": 8})
+        response = client.post(self.url, body, content_type="application/json")
+        assert response.status_code == 400 and "visitor" in response.json()["fields"]
+        assert len(stored()) == 3
+
     def test_only_staff_allowed_to_record_may(self, client):
         assert client.post(self.url, self.body, content_type="application/json").status_code == 401
         client.force_login(staff_user("clerk", "view_order"))
@@ -343,7 +371,9 @@ class TestTheApi:
             ({"events": [{"kind": "teleport"}]}, "events"),
             ({"events": [{"kind": "click", "rail": "nowhere"}]}, "events"),
             ({"events": [{"kind": "view", "product": -1}]}, "events"),
-            ({"events": [{"kind": "view"}] * 101}, "events"),
+            ({"events": [{"kind": "view"}] * 501}, "events"),
+            ({"events": [{"kind": "view", "visitor": "short"}]}, "events"),
+            ({"visitor": None}, "visitor"),
         ],
     )
     def test_bad_events_are_refused_with_what_is_wrong_and_none_recorded(

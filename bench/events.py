@@ -1,5 +1,6 @@
 """Recording what shoppers do, under load: product pages with event recording off, then on,
-then on while another front end sends 2,000 events/s through the API.
+then on while another front end sends 2,000 events/s through the API, first 100 events of one
+shopper a request, then 500 events of 50 shoppers a request.
 
     .venv/bin/python -m bench.events [--seconds 15] [--rounds 2] [--events-per-second 2000]
 
@@ -34,7 +35,8 @@ from bench.load import free_port, start_gunicorn, wrk
 
 # Half the capacity of 2 workers (about 45 pages/s here), then saturation (about 90 pages/s).
 CONNECTIONS = (1, 4)
-API_EVENTS_PER_REQUEST = 100
+# (events, shoppers) a request: one shopper's session at a time, or a relay's batch.
+API_BATCHES = ((100, 1), (500, 50))
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
 PAGES_LUA = """
@@ -92,16 +94,19 @@ def main() -> None:
         start_new_session=True,
     )
     settings = [
-        ("off", {"EVENTS_ENABLED": "false"}, 0),
-        ("on", {"EVENTS_ENABLED": "true"}, 0),
-        ("on + API", {"EVENTS_ENABLED": "true"}, args.events_per_second),
+        ("off", {"EVENTS_ENABLED": "false"}, None),
+        ("on", {"EVENTS_ENABLED": "true"}, None),
+        *(
+            (f"on + API, {size} a request", {"EVENTS_ENABLED": "true"}, (size, shoppers))
+            for size, shoppers in API_BATCHES
+        ),
     ]
     results: dict[str, list[dict]] = {name: [] for name, *_ in settings}
     try:
         for _ in range(args.rounds):
-            for name, env, api_rate in settings:
+            for name, env, batch in settings:
                 os.environ.update(env, API_EVENTS_RATE="1000000/min")
-                results[name].append(measure(args, work, ShopperEvent, slugs, api_rate, token))
+                results[name].append(measure(args, work, ShopperEvent, slugs, batch, token))
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -109,7 +114,7 @@ def main() -> None:
     print(report(args, len(slugs), results))
 
 
-def measure(args, work: Path, events_model, slugs, api_rate: int, token: str) -> dict:
+def measure(args, work: Path, events_model, slugs, batch, token: str) -> dict:
     port = free_port()
     server = start_gunicorn(port, 2)
     base = f"http://127.0.0.1:{port}"
@@ -120,13 +125,14 @@ def measure(args, work: Path, events_model, slugs, api_rate: int, token: str) ->
         time.sleep(2)
         before = events_model.objects.count()
         stop = threading.Event()
-        poster = threading.Thread(target=post_events, args=(port, token, api_rate, stop, slugs))
-        if api_rate:
+        rate = args.events_per_second
+        poster = threading.Thread(target=post_events, args=(port, token, rate, batch, stop))
+        if batch:
             poster.start()
         started = time.monotonic()
         loads = [wrk(base, work / "pages.lua", c, args.seconds) for c in CONNECTIONS]
         stop.set()
-        if api_rate:
+        if batch:
             poster.join()
         elapsed = time.monotonic() - started
         recorded = events_model.objects.count() - before
@@ -149,20 +155,25 @@ def measure(args, work: Path, events_model, slugs, api_rate: int, token: str) ->
     }
 
 
-def post_events(port: int, token: str, rate: int, stop: threading.Event, slugs) -> None:
-    """``rate`` events/s through POST /api/v1/events/, 100 per request, on one connection."""
+def post_events(port: int, token: str, rate: int, batch, stop: threading.Event) -> None:
+    """``rate`` events/s through POST /api/v1/events/, ``batch`` (events, shoppers) a
+    request, on one connection."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    events = [{"kind": "view", "product": 1 + n} for n in range(API_EVENTS_PER_REQUEST)]
-    interval = API_EVENTS_PER_REQUEST / rate
+    size, shoppers = batch
+    interval = size / rate
     sent, next_at = 0, time.monotonic()
     while not stop.is_set():
-        body = json.dumps({"visitor": f"bench-app-visitor-{sent % 997:05d}", "events": events})
-        connection.request("POST", "/api/v1/events/", body, headers)
+        events = [
+            {"visitor": f"bench-app-visitor-{(sent + n % shoppers) % 997:05d}", "kind": "view"}
+            | {"product": 1 + n}
+            for n in range(size)
+        ]
+        connection.request("POST", "/api/v1/events/", json.dumps({"events": events}), headers)
         response = connection.getresponse()
         response.read()
         if response.status == 202:
-            sent += API_EVENTS_PER_REQUEST
+            sent += size
         next_at += interval
         time.sleep(max(0.0, next_at - time.monotonic()))
     threading.current_thread().sent = sent
@@ -191,13 +202,13 @@ def report(args, products: int, results: dict[str, list[dict]]) -> str:
     lines.append("")
     for position, connections in enumerate(CONNECTIONS):
         off = statistics.median(run["loads"][position]["p99"] for run in results["off"])
-        for name in ("on", "on + API"):
+        for name in list(results)[1:]:
             p99 = statistics.median(run["loads"][position]["p99"] for run in results[name])
             lines.append(
                 f"- {connections} connection(s), events {name}: median p99 {p99:.1f} ms against "
                 f"{off:.1f} ms off ({(p99 / off - 1) * 100:+.0f}%)."
             )
-    for name in ("on", "on + API"):
+    for name in list(results)[1:]:
         rate = statistics.median(run["events_per_s"] for run in results[name])
         lines.append(f"- Events {name}: {rate:,.0f} events/s recorded (median of the rounds).")
     return "\n".join(lines)

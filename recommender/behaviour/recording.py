@@ -97,8 +97,11 @@ class Outbox:
         return len(self._events)
 
     def put(self, event: dict) -> None:
+        self.put_many([event])
+
+    def put_many(self, events: list[dict]) -> None:
         with self._lock:
-            self._events.append(event)
+            self._events.extend(events)
             self._trim()
 
     def take(self, count: int) -> list[dict]:
@@ -165,11 +168,13 @@ def shopper_events_record_for(*, events: list[dict]) -> None:
     identifier of the shopper, stored only as the day's pseudonym of it."""
     today = datetime.now(UTC).date()
     pseudonyms: dict[str, str] = {}
+    recorded = []
     for fields in events:
         visitor = fields.pop("visitor")
         if visitor not in pseudonyms:
             pseudonyms[visitor] = privacy.visitor_pseudonym(visitor, day=today)
-        outbox.put(_event(pseudonyms[visitor], **fields))
+        recorded.append(_event(pseudonyms[visitor], **fields))
+    outbox.put_many(recorded)
     _sender_start()
 
 

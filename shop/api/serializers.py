@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from recommender.behaviour.recording import RAIL_LINK_MAX_POSITION, RAILS
 from recommender.models import ShopperEvent
@@ -338,6 +341,27 @@ class ShopperEventSerializer(serializers.Serializer):
     )
     query = serializers.CharField(max_length=200, required=False, allow_blank=True)
     results = serializers.IntegerField(min_value=0, required=False)
+
+    def run_validation(self, data=empty):
+        """Each field by its own rules (DRF's fields), for the fields the event gives only.
+        DRF's Serializer walks every declared field of every event, then serializer-wide
+        validators this one has none of: at 500 events a request that was three quarters of
+        the request's time, in a web process that serves pages."""
+        if not isinstance(data, Mapping):
+            return super().run_validation(data)  # DRF's own error
+        valid, errors = {}, {}
+        for name, value in data.items():
+            if (field := self.fields.get(name)) is None:
+                continue  # DRF ignores fields it does not know; so does this
+            try:
+                valid[name] = field.run_validation(value)
+            except serializers.ValidationError as error:
+                errors[name] = error.detail
+        if "kind" not in data:
+            errors["kind"] = [self.fields["kind"].error_messages["required"]]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return valid
 
 
 class ShopperEventsSerializer(serializers.Serializer):

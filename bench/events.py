@@ -1,6 +1,7 @@
 """Recording what shoppers do, under load: product pages with event recording off, then on,
-then on while another front end sends 2,000 events/s through the API, first 100 events of one
-shopper a request, then 500 events of 50 shoppers a request.
+then on while another front end sends 2,000 events/s through the API: 100 events of one
+shopper a request, then 500 events of 50 shoppers a request, to the pages' web server, then the
+same to a web server of its own (one more gunicorn worker, on the same two cores).
 
     .venv/bin/python -m bench.events [--seconds 15] [--rounds 2] [--events-per-second 2000]
 
@@ -35,8 +36,9 @@ from bench.load import free_port, start_gunicorn, wrk
 
 # Half the capacity of 2 workers (about 45 pages/s here), then saturation (about 90 pages/s).
 CONNECTIONS = (1, 4)
-# (events, shoppers) a request: one shopper's session at a time, or a relay's batch.
-API_BATCHES = ((100, 1), (500, 50))
+# (events, shoppers) a request: one shopper's session at a time, or a relay's batch; and
+# whether the API has a web server of its own.
+API_BATCHES = ((100, 1, False), (500, 50, False), (500, 50, True))
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 
 PAGES_LUA = """
@@ -97,8 +99,12 @@ def main() -> None:
         ("off", {"EVENTS_ENABLED": "false"}, None),
         ("on", {"EVENTS_ENABLED": "true"}, None),
         *(
-            (f"on + API, {size} a request", {"EVENTS_ENABLED": "true"}, (size, shoppers))
-            for size, shoppers in API_BATCHES
+            (
+                f"on + API, {size} a request{', own server' if own else ''}",
+                {"EVENTS_ENABLED": "true"},
+                (size, shoppers, own),
+            )
+            for size, shoppers, own in API_BATCHES
         ),
     ]
     results: dict[str, list[dict]] = {name: [] for name, *_ in settings}
@@ -118,6 +124,8 @@ def measure(args, work: Path, events_model, slugs, batch, token: str) -> dict:
     port = free_port()
     server = start_gunicorn(port, 2)
     base = f"http://127.0.0.1:{port}"
+    api_port = free_port() if batch and batch[2] else port
+    api_server = start_gunicorn(api_port, 1) if api_port != port else None
     try:
         for slug in slugs[:50]:  # warm-up: connections, thumbnails
             request = urllib.request.Request(f"{base}/p/{slug}/", headers={"User-Agent": BROWSER})
@@ -126,7 +134,7 @@ def measure(args, work: Path, events_model, slugs, batch, token: str) -> dict:
         before = events_model.objects.count()
         stop = threading.Event()
         rate = args.events_per_second
-        poster = threading.Thread(target=post_events, args=(port, token, rate, batch, stop))
+        poster = threading.Thread(target=post_events, args=(api_port, token, rate, batch, stop))
         if batch:
             poster.start()
         started = time.monotonic()
@@ -145,8 +153,10 @@ def measure(args, work: Path, events_model, slugs, batch, token: str) -> dict:
             time.sleep(0.5)
         stored = events_model.objects.count() - before
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for running in (server, api_server):
+            if running is not None:
+                running.terminate()
+                running.wait(timeout=30)
     return {
         "loads": loads,
         "events_per_s": recorded / elapsed,
@@ -160,7 +170,7 @@ def post_events(port: int, token: str, rate: int, batch, stop: threading.Event) 
     request, on one connection."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    size, shoppers = batch
+    size, shoppers, _ = batch
     interval = size / rate
     sent, next_at = 0, time.monotonic()
     while not stop.is_set():
@@ -184,7 +194,8 @@ def report(args, products: int, results: dict[str, list[dict]]) -> str:
         f"gunicorn, 2 sync workers, DEBUG off, product pages of {products} products; wrk with "
         f"{' then '.join(map(str, CONNECTIONS))} connections, {args.seconds} s each, per setting; "
         f"the settings alternating {args.rounds} times; one Celery worker (1 process) stores the "
-        "events, Redis brokers. Each page records 2 events (the view, its rail).",
+        'events, Redis brokers. Each page records 2 events (the view, its rail). "Own server": the '
+        "API on a gunicorn of its own (1 sync worker) beside the pages' 2.",
         "",
         "| events | round | connections | requests/s | p50 ms | p99 ms | events recorded/s "
         "| stored in all |",

@@ -61,6 +61,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--events-per-second", type=int, default=2000)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/3")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the Celery worker and of the API's own server (10: the pages first)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -88,8 +94,9 @@ def main() -> None:
     (work / "pages.lua").write_text(PAGES_LUA)
     os.environ["BENCH_PATHS"] = str(work / "paths.txt")
 
+    celery = [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-c", "1"]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-c", "1"],
+        ["nice", "-n", str(args.nice), *celery],
         env={**os.environ, "CELERY_BROKER_URL": args.broker},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -125,7 +132,7 @@ def measure(args, work: Path, events_model, slugs, batch, token: str) -> dict:
     server = start_gunicorn(port, 2)
     base = f"http://127.0.0.1:{port}"
     api_port = free_port() if batch and batch[2] else port
-    api_server = start_gunicorn(api_port, 1) if api_port != port else None
+    api_server = start_gunicorn(api_port, 1, nice=args.nice) if api_port != port else None
     try:
         for slug in slugs[:50]:  # warm-up: connections, thumbnails
             request = urllib.request.Request(f"{base}/p/{slug}/", headers={"User-Agent": BROWSER})
@@ -193,9 +200,10 @@ def report(args, products: int, results: dict[str, list[dict]]) -> str:
     lines = [
         f"gunicorn, 2 sync workers, DEBUG off, product pages of {products} products; wrk with "
         f"{' then '.join(map(str, CONNECTIONS))} connections, {args.seconds} s each, per setting; "
-        f"the settings alternating {args.rounds} times; one Celery worker (1 process) stores the "
+        f"the settings alternating {args.rounds} times; one Celery worker (1 process, nice "
+        f"{args.nice}) stores the "
         'events, Redis brokers. Each page records 2 events (the view, its rail). "Own server": the '
-        "API on a gunicorn of its own (1 sync worker) beside the pages' 2.",
+        f"API on a gunicorn of its own (1 sync worker, nice {args.nice}) beside the pages' 2.",
         "",
         "| events | round | connections | requests/s | p50 ms | p99 ms | events recorded/s "
         "| stored in all |",

@@ -131,15 +131,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int, *, nice: int = 0) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",
         # The API's photo-search limit would cut the load short: this measures capacity.
         "API_PHOTO_SEARCH_RATE": "1000000/min",
     }
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers), "--timeout", "120", "--log-level", "warning"]
+    command = ["nice", "-n", str(nice), sys.executable, "-m", "gunicorn", "config.wsgi"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "120"]
+    command += ["--log-level", "warning"]
     server = subprocess.Popen(command, env=env, start_new_session=True)
     for _ in range(600):
         try:

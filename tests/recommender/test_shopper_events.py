@@ -372,6 +372,9 @@ class TestTheApi:
             ({"events": [{"kind": "click", "rail": "nowhere"}]}, "events"),
             ({"events": [{"kind": "view", "product": -1}]}, "events"),
             ({"events": [{"kind": "view"}] * 501}, "events"),
+            ({"events": [{"product": 5}]}, "events"),  # no kind
+            ({"events": ["view"]}, "events"),
+            ({"events": [{"kind": "view", "query": "x" * 201}]}, "events"),
             ({"events": [{"kind": "view", "visitor": "short"}]}, "events"),
             ({"visitor": None}, "visitor"),
         ],

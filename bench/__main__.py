@@ -86,6 +86,12 @@ STEPS = [
         True,
     ),
     (
+        "events-cpu",
+        "What 2,000 events/s through the API cost in CPU, per process",
+        ["bench.events_cpu"],
+        True,
+    ),
+    (
         "behaviour",
         "Behaviour rails at scale: a refit over 10 million events, rails at 100,000 products",
         ["bench.behaviour"],

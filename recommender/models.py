@@ -311,6 +311,8 @@ class RailExperiment(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     promoted = models.CharField(max_length=1, blank=True)  # "A" or "B" once promoted
+    # Decided before looking: the verdict waits for this many shoppers in each arm.
+    shoppers_per_arm = models.PositiveIntegerField(default=1000)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

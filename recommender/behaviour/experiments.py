@@ -8,9 +8,10 @@ and count in neither arm. The events of a shopper in the experiment carry it and
 
 Results: of the shoppers shown the rail in each arm (a pseudonym is one shopper for one day),
 the share who ordered (conversion), with a two-sided two-proportion z-test and the 95%
-confidence interval of the difference. A verdict is given once each arm has ``MIN_SHOPPERS``;
-checked once at a planned size, an A/A test is called significant in 5% of cases (the stated
-error rate); checked every day, more often, so decide the size before looking.
+confidence interval of the difference. The verdict waits for the size staff planned when they
+started (``shoppers_per_arm``, at least ``MIN_SHOPPERS``): checked once at a planned size, an A/A
+test is called significant in 5% of cases (the stated error rate), while read every day and
+stopped at the first "sells more" it would be called far more often (tests measure both).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from recommender.models import RailExperiment, RailSettings, ShopperEvent
 
 ARMS = ("A", "B")
 CONFIG_FIELDS = ("image_weight", "text_weight", "behaviour_share")
-MIN_SHOPPERS = 100  # per arm, before any verdict
+MIN_SHOPPERS = 100  # per arm: the smallest plan
 CONFIDENCE = 0.95
 CACHE_SECONDS = 5  # how long a process trusts what it read of the running experiment
 
@@ -110,13 +111,23 @@ def arm_clean(arm: dict) -> dict:
     return clean
 
 
-def experiment_start(*, name: str, arm_a: dict, arm_b: dict, user=None) -> RailExperiment:
-    """Start an experiment; refused while another runs."""
+def experiment_start(
+    *, name: str, arm_a: dict, arm_b: dict, shoppers_per_arm: int = 1000, user=None
+) -> RailExperiment:
+    """Start an experiment that gives its verdict at ``shoppers_per_arm``; refused while
+    another runs."""
     arm_a, arm_b = arm_clean(arm_a), arm_clean(arm_b)
+    if shoppers_per_arm < MIN_SHOPPERS:
+        raise ValidationError(f"Plan at least {MIN_SHOPPERS} shoppers in each arm.")
     try:
         with transaction.atomic():
             experiment = RailExperiment.objects.create(
-                name=name, arm_a=arm_a, arm_b=arm_b, salt=secrets.token_bytes(32), started_by=user
+                name=name,
+                arm_a=arm_a,
+                arm_b=arm_b,
+                shoppers_per_arm=shoppers_per_arm,
+                salt=secrets.token_bytes(32),
+                started_by=user,
             )
     except IntegrityError as error:
         raise ValidationError("An experiment is already running: stop it first.") from error
@@ -167,16 +178,20 @@ class Verdict:
     text: str
 
 
-def conversion_verdict(a: ArmResult, b: ArmResult, *, confidence: float = CONFIDENCE) -> Verdict:
-    """Whether one arm converts better than the other, in plain words."""
-    if min(a.shoppers, b.shoppers) < MIN_SHOPPERS:
+def conversion_verdict(
+    a: ArmResult, b: ArmResult, *, planned: int = MIN_SHOPPERS, confidence: float = CONFIDENCE
+) -> Verdict:
+    """Whether one arm converts better than the other, in plain words, once each arm has the
+    ``planned`` shoppers; before, nothing (a verdict read early is wrong too often)."""
+    if min(a.shoppers, b.shoppers) < max(planned, MIN_SHOPPERS):
         return Verdict(
             None,
             None,
             None,
             None,
-            f"Not enough data yet: {a.shoppers} and {b.shoppers} shoppers, at least "
-            f"{MIN_SHOPPERS} in each arm before anything can be said.",
+            f"Not enough data yet: {min(a.shoppers, b.shoppers)} of the {planned} shoppers "
+            "planned in each arm. The verdict comes then: read earlier, it would find a "
+            "difference that is not there far more often than 5% of the time.",
         )
     rate_a, rate_b = a.buyers / a.shoppers, b.buyers / b.shoppers
     pooled = (a.buyers + b.buyers) / (a.shoppers + b.shoppers)
@@ -214,4 +229,4 @@ def experiment_results(*, experiment: RailExperiment) -> tuple[list[ArmResult], 
         )
         found = {arm: ArmResult(arm, n, buyers, revenue) for arm, n, buyers, revenue in cursor}
     arms = [found.get(arm, ArmResult(arm, 0, 0, Decimal(0))) for arm in ARMS]
-    return arms, conversion_verdict(*arms)
+    return arms, conversion_verdict(*arms, planned=experiment.shoppers_per_arm)

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recommender.behaviour import experiments, recording
+from recommender.behaviour.experiments import MIN_SHOPPERS as MIN
 from recommender.behaviour.experiments import ArmResult, conversion_verdict
 from recommender.behaviour.storing import shopper_events_store
 from recommender.models import BehaviourNeighbour, RailExperiment, RailSettings
@@ -50,13 +51,42 @@ def test_an_arm_that_truly_sells_more_is_called_and_never_the_other():
     assert not any(text.startswith("A sells more") for text in called)
 
 
-def test_small_arms_get_no_verdict_and_the_interval_is_reported():
-    small = conversion_verdict(ArmResult("A", 99, 5, 0), ArmResult("B", 500, 50, 0))
-    assert small.text.startswith("Not enough data yet: 99 and 500 shoppers")
-    assert small.p_value is None
-    found = conversion_verdict(ArmResult("A", 1000, 50, 0), ArmResult("B", 1000, 80, 0))
+def test_no_verdict_before_the_planned_size_and_the_interval_is_reported():
+    a, b = ArmResult("A", 999, 50, 0), ArmResult("B", 1500, 150, 0)
+    early = conversion_verdict(a, b, planned=1000)
+    assert early.text.startswith("Not enough data yet: 999 of the 1000 shoppers planned")
+    assert early.p_value is None
+    found = conversion_verdict(
+        ArmResult("A", 1000, 50, 0), ArmResult("B", 1000, 80, 0), planned=1000
+    )
     assert found.text == "B sells more, 95% confidence."
     assert found.low < 0.03 < found.high and found.difference == pytest.approx(0.03)
+    with pytest.raises(ValidationError, match="at least 100"):
+        experiments.experiment_start(
+            name="x", arm_a=IMAGE_ONLY, arm_b=TEXT_HEAVY, shoppers_per_arm=99
+        )
+
+
+def test_read_every_day_an_a_a_test_is_called_only_at_its_planned_size():
+    """Why the verdict waits: staff who read the page as shoppers come in and stop at the first
+    "sells more" would be fooled far more often than 5% if the page answered early."""
+    rng, tests, planned, daily = np.random.default_rng(2), 2000, 2000, 100
+    fooled = {MIN: 0, planned: 0}
+    for _ in range(tests):
+        a = np.cumsum(rng.random(planned) < 0.05)
+        b = np.cumsum(rng.random(planned) < 0.05)
+        for plan in fooled:
+            for n in range(daily, planned + 1, daily):
+                arm_a, arm_b = (
+                    ArmResult("A", n, int(a[n - 1]), 0),
+                    ArmResult("B", n, int(b[n - 1]), 0),
+                )
+                if "sells more" in conversion_verdict(arm_a, arm_b, planned=plan).text:
+                    fooled[plan] += 1
+                    break
+    margin = 3 * math.sqrt(0.05 * 0.95 / tests)
+    assert fooled[planned] / tests <= 0.05 + margin  # the stated error rate
+    assert fooled[MIN] / tests > 0.10  # answering from the smallest size: twice as often, or more
 
 
 @pytest.mark.django_db
@@ -181,12 +211,15 @@ def test_staff_start_stop_and_promote_from_the_admin(client, shop):
         "a_behaviour_share": 0,
     }
     form |= {"b_image_weight": 0.5, "b_text_weight": 0.5, "b_behaviour_share": 0.4}
-    assert client.post(PAGE, form).status_code == 302
+    refused = client.post(PAGE, form | {"shoppers_per_arm": 99}).content.decode()
+    assert "greater than or equal to 100" in refused and not RailExperiment.objects.exists()
+    assert client.post(PAGE, form | {"shoppers_per_arm": 1500}).status_code == 302
     experiment = RailExperiment.objects.get()
+    assert experiment.shoppers_per_arm == 1500
     assert experiment.arm_b == {"image_weight": 0.5, "text_weight": 0.5, "behaviour_share": 0.4}
     page = client.get(PAGE).content.decode()
-    assert "More words: Running" in page and "Not enough data yet: 0 and 0 shoppers" in page
-    again = client.post(PAGE, form | {"name": "Twice"})
+    assert "More words: Running" in page and "Not enough data yet: 0 of the 1500 shoppers" in page
+    again = client.post(PAGE, form | {"name": "Twice", "shoppers_per_arm": 1000})
     assert "An experiment is already running: stop it first." in again.content.decode()
 
     stop = reverse("admin:recommender_railexperiment_stop", args=[experiment.pk])

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from recommender.behaviour import experiments
-from recommender.models import EvaluationRun, ProductEmbedding, RailExperiment
+from recommender.models import EvaluationRun, ProductEmbedding, RailExperiment, RailSettings
 from recommender.quality import evaluation, insights, rail_insights
 from recommender.quality.report import METRICS, SHOPPER
 from recommender.queueing import products_reembed
@@ -299,6 +299,7 @@ class RailExperimentAdmin(admin.ModelAdmin):
         return [
             path("", view(self.experiments_view), name=f"{name}_changelist"),
             path("<int:experiment_id>/stop/", view(self.stop_view), name=f"{name}_stop"),
+            path("settings/reset/", view(self.reset_view), name=f"{name}_reset"),
         ]
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -344,6 +345,7 @@ class RailExperimentAdmin(admin.ModelAdmin):
                 "can_start": self.has_add_permission(request),
                 "can_stop": self.has_change_permission(request),
                 "default": default,
+                "promoted": RailSettings.objects.first(),
                 "currency": settings.SHOP_CURRENCY,
             },
         )
@@ -364,4 +366,11 @@ class RailExperimentAdmin(admin.ModelAdmin):
                 request,
                 f"Arm {promote} is now the rail's configuration." if promote else "Stopped.",
             )
+        return redirect("admin:recommender_railexperiment_changelist")
+
+    def reset_view(self, request):
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        experiments.rail_settings_forget()
+        messages.success(request, "The rail's configuration is the shop's settings again.")
         return redirect("admin:recommender_railexperiment_changelist")

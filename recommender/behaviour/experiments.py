@@ -157,6 +157,13 @@ def experiment_stop(*, experiment: RailExperiment, promote: str = "") -> RailExp
     return experiment
 
 
+def rail_settings_forget() -> None:
+    """Undo a promotion: the rail's configuration is the settings' again
+    (``RECOMMENDER_IMAGE_WEIGHT``, ``_TEXT_WEIGHT``, ``RECOMMENDER_BEHAVIOUR_SHARE``)."""
+    RailSettings.objects.all().delete()
+    rail_configuration_forget()
+
+
 @dataclass(frozen=True)
 class ArmResult:
     arm: str

@@ -226,7 +226,16 @@ def test_staff_start_stop_and_promote_from_the_admin(client, shop):
     assert client.get(stop).status_code == 403  # only a form's POST stops it
     assert client.post(stop, {"promote": "B"}).status_code == 302
     assert RailSettings.objects.get().behaviour_share == 0.4
-    assert "arm B promoted" in client.get(PAGE).content.decode()
+    page = client.get(PAGE).content.decode()
+    assert "arm B promoted" in page and "promoted from arm B of experiment" in page
+
+    # Undone: the settings' configuration again, for every shopper.
+    reset = reverse("admin:recommender_railexperiment_reset")
+    assert client.get(reset).status_code == 403
+    assert client.post(reset).status_code == 302
+    assert not RailSettings.objects.exists()
+    assert experiments.rail_configuration_default()["behaviour_share"] == 0
+    assert "from the settings" in client.get(PAGE).content.decode()
 
 
 def test_without_the_permissions_one_can_look_but_not_start_or_stop(client, shop):
@@ -238,3 +247,7 @@ def test_without_the_permissions_one_can_look_but_not_start_or_stop(client, shop
     assert client.post(stop, {"promote": "A"}).status_code == 403
     assert client.post(PAGE, {"name": "y"}).status_code == 403
     assert not RailSettings.objects.exists()
+    RailSettings.objects.create(image_weight=1, text_weight=0, behaviour_share=0)
+    assert "Return to the shop" not in client.get(PAGE).content.decode()
+    reset = reverse("admin:recommender_railexperiment_reset")
+    assert client.post(reset).status_code == 403 and RailSettings.objects.exists()

@@ -9,7 +9,8 @@ bare products (COPY), then ``--events`` product views written by PostgreSQL itse
 1,000 "tastes" of 100 products, so that co-views have structure to find; plus one order line per
 50 views, in baskets of two. Then ``behaviour_neighbours_refit`` (timed, with the process's peak
 memory), and "also viewed" and "bought together" rails (``product_list_also_viewed``, products
-fetched and all) for ``--queries`` random products that have neighbours.
+fetched and all) for ``--queries`` random products that have neighbours. Last, what staff wait
+for: Insights' "Rails" section over 30 days and a rail experiment's results (3 times each).
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def run(args) -> str:
             selector(product=Product(pk=product_id), k=10)
             timings[name].append((time.perf_counter() - started) * 1000)
     neighbours = BehaviourNeighbour.objects.count()
+    staff_pages = staff_reads()
     lines = [
         f"{args.products:,} products (written in {products_seconds:.0f} s); "
         f"{counts.get('view', 0):,} views and {counts.get('order', 0):,} order lines over 30 days "
@@ -159,7 +161,40 @@ def run(args) -> str:
             f"| {name} rail, {len(values)} products | median {statistics.median(values):.1f} ms, "
             f"p95 {p95:.1f} ms |"
         )
+    for name, seconds in staff_pages.items():
+        lines.append(f"| {name} | median of 3: {statistics.median(seconds):.2f} s |")
     return "\n".join(lines) + "\n"
+
+
+def staff_reads() -> dict[str, list[float]]:
+    """Seconds to compute Insights' rails section and an experiment's results, 3 times each."""
+    from recommender.behaviour import experiments
+    from recommender.quality.rail_insights import rail_figures
+
+    experiment = experiments.experiment_start(
+        name="bench",
+        arm_a=experiments.rail_configuration_default(),
+        arm_b={"image_weight": 1, "text_weight": 0, "behaviour_share": 0},
+    )
+    # As if it had run the whole 30 days: its results read them all.
+    type(experiment).objects.filter(pk=experiment.pk).update(
+        started_at=datetime.now(UTC) - timedelta(days=30)
+    )
+    experiment.refresh_from_db()
+    reads = {
+        "Insights: rails over 30 days": lambda: rail_figures(days=30),
+        "Rail experiment: results over 30 days": lambda: experiments.experiment_results(
+            experiment=experiment
+        ),
+    }
+    timings = {}
+    for name, read in reads.items():
+        timings[name] = []
+        for _ in range(3):
+            started = time.perf_counter()
+            read()
+            timings[name].append(time.perf_counter() - started)
+    return timings
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def shopper_events_store(*, events: list[dict]) -> int:
     """Store a batch of recorded events (recording.py's dicts). Idempotent: an event already
     stored (the same id and time, a redelivered batch) is skipped. Returns the batch's size.
 
-    COPY first: about six times cheaper than an INSERT of the same rows, which matters at
+    COPY first: about twenty times cheaper than an INSERT of the same rows (8 ms a thousand
+    against 154), which matters at
     thousands of events a second on the machine that serves the pages. COPY cannot skip
     rows, so a batch of which some rows are already stored (redelivered after a worker was
     killed: rare) goes again through an INSERT that skips them."""

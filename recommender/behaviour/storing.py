@@ -34,10 +34,10 @@ def shopper_events_store(*, events: list[dict]) -> int:
     stored (the same id and time, a redelivered batch) is skipped. Returns the batch's size.
 
     COPY first: about twenty times cheaper than an INSERT of the same rows (8 ms a thousand
-    against 154), which matters at
-    thousands of events a second on the machine that serves the pages. COPY cannot skip
-    rows, so a batch of which some rows are already stored (redelivered after a worker was
-    killed: rare) goes again through an INSERT that skips them."""
+    against 154), which matters at thousands of events a second on the machine that serves
+    the pages. COPY cannot skip rows, so a batch of which some rows are already stored
+    (redelivered after a worker was killed: rare) goes again through an INSERT that skips
+    them."""
     shopper_event_partitions_ensure(
         days={parse_datetime(event["occurred_at"]).astimezone(UTC).date() for event in events}
     )

@@ -303,7 +303,8 @@ class RailExperiment(models.Model):
         STOPPED = "stopped"
 
     name = models.CharField(max_length=120)
-    # Each arm: {"image_weight": float, "text_weight": float, "behaviour_share": float}
+    # Each arm: {"image_weight": float, "text_weight": float, "behaviour_share": float,
+    # "candidates": int}
     arm_a = models.JSONField("arm A")
     arm_b = models.JSONField("arm B")
     state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
@@ -338,6 +339,7 @@ class RailSettings(models.Model):
     image_weight = models.FloatField()
     text_weight = models.FloatField()
     behaviour_share = models.FloatField()
+    candidates = models.PositiveIntegerField(default=100)  # proposals per index (HNSW)
     updated_at = models.DateTimeField(auto_now=True)
     reason = models.CharField(max_length=200, blank=True)
 
@@ -347,5 +349,5 @@ class RailSettings(models.Model):
     def __str__(self) -> str:
         return (
             f"image {self.image_weight:g}, text {self.text_weight:g}, "
-            f"behaviour {self.behaviour_share:g}"
+            f"behaviour {self.behaviour_share:g}, {self.candidates} candidates"
         )

@@ -1,8 +1,9 @@
 """A/B tests between configurations of the product page's "Visually similar" rail.
 
-Staff start one from the admin with two arms (image weight, text weight, behaviour share). Each
-recorded shopper is in one arm, always the same while they keep their cookie: the first bit of
-a keyed hash of it under the experiment's own random salt (deterministic, and stored nowhere).
+Staff start one from the admin with two arms (image weight, text weight, behaviour share,
+candidates). Each recorded shopper is in one arm, always the same while they keep their cookie:
+the first bit of a keyed hash of it under the experiment's own random salt (deterministic, and
+stored nowhere).
 Shoppers who are not recorded (crawlers, Do Not Track, no consent) see the shop's configuration
 and count in neither arm. The events of a shopper in the experiment carry it and their arm.
 
@@ -35,7 +36,8 @@ from scipy.stats import norm
 from recommender.models import RailExperiment, RailSettings, ShopperEvent
 
 ARMS = ("A", "B")
-CONFIG_FIELDS = ("image_weight", "text_weight", "behaviour_share")
+CONFIG_FIELDS = ("image_weight", "text_weight", "behaviour_share", "candidates")
+CANDIDATES_RANGE = (10, 1000)  # proposals per index: pgvector's ef_search stops at 1000
 MIN_SHOPPERS = 100  # per arm: the smallest plan
 CONFIDENCE = 0.95
 CACHE_SECONDS = 5  # how long a process trusts what it read of the running experiment
@@ -76,6 +78,7 @@ def _running() -> tuple[RailExperiment | None, dict]:
                 "image_weight": settings.RECOMMENDER_IMAGE_WEIGHT,
                 "text_weight": settings.RECOMMENDER_TEXT_WEIGHT,
                 "behaviour_share": settings.RECOMMENDER_BEHAVIOUR_SHARE,
+                "candidates": settings.RECOMMENDER_CANDIDATES,
             }
         )
         _cached = (now, experiment, default)
@@ -95,13 +98,19 @@ def _setting_changed(*, setting: str, **kwargs) -> None:
 
 
 def arm_clean(arm: dict) -> dict:
-    """An arm's configuration, checked: weights of 0 or more, not both 0, a share from 0 to 1."""
+    """An arm's configuration, checked: weights of 0 or more, not both 0, a share from 0 to 1,
+    candidates in ``CANDIDATES_RANGE`` (the settings' when not given)."""
+    arm = {"candidates": settings.RECOMMENDER_CANDIDATES, **arm}
     try:
         clean = {name: float(arm[name]) for name in CONFIG_FIELDS}
     except (KeyError, TypeError, ValueError) as error:
         raise ValidationError(f"An arm needs {', '.join(CONFIG_FIELDS)} as numbers.") from error
     if any(not math.isfinite(value) for value in clean.values()):
         raise ValidationError("An arm's numbers must be finite.")
+    low, high = CANDIDATES_RANGE
+    if not (clean["candidates"].is_integer() and low <= clean["candidates"] <= high):
+        raise ValidationError(f"Candidates are a whole number from {low} to {high}.")
+    clean["candidates"] = int(clean["candidates"])
     if clean["image_weight"] < 0 or clean["text_weight"] < 0:
         raise ValidationError("Weights cannot be negative.")
     if clean["image_weight"] + clean["text_weight"] == 0:

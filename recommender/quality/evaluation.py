@@ -144,7 +144,7 @@ def evaluate(
         "index": index.pk,
         "image_weight": image_weight,
         "text_weight": text_weight,
-        "candidates": settings.RECOMMENDER_CANDIDATES,
+        "candidates": rails["candidates"],
         "photo_feedback_rounds": settings.RECOMMENDER_PHOTO_FEEDBACK_ROUNDS,
         "photo_feedback_neighbours": PHOTO_FEEDBACK_NEIGHBOURS,
         "photo_feedback_sharpness": PHOTO_FEEDBACK_SHARPNESS,

@@ -9,8 +9,8 @@ from recommender.selectors.index_status import index_live
 from recommender.selectors.ranking import (
     SimilarProduct,
     _Query,
+    _rail_configuration,
     _top,
-    _weights,
     _with_products,
 )
 from shop.models import Product
@@ -23,12 +23,20 @@ def product_list_similar(
     k: int = 10,
     image_weight: float | None = None,
     text_weight: float | None = None,
+    candidates: int | None = None,
     filters: ProductFilters = NO_FILTERS,
 ) -> list[SimilarProduct]:
     """The ``k`` best products for ``product``'s rail, never the product itself."""
-    image_weight, text_weight = _weights(image_weight, text_weight)
+    image_weight, text_weight, candidates = _rail_configuration(
+        image_weight, text_weight, candidates
+    )
     scores = product_list_similar_scores(
-        product=product, k=k, image_weight=image_weight, text_weight=text_weight, filters=filters
+        product=product,
+        k=k,
+        image_weight=image_weight,
+        text_weight=text_weight,
+        candidates=candidates,
+        filters=filters,
     )
     return _with_products(scores, image_weight, text_weight)
 
@@ -39,6 +47,7 @@ def product_list_similar_scores(
     k: int = 10,
     image_weight: float | None = None,
     text_weight: float | None = None,
+    candidates: int | None = None,
     filters: ProductFilters = NO_FILTERS,
 ) -> list[tuple[int, float, float, float]]:
     """``product_list_similar`` as ``(product_id, score, image_score, text_score)``, best first:
@@ -53,11 +62,15 @@ def product_list_similar_scores(
     )
     if not row:
         return []
-    image_weight, text_weight = _weights(image_weight, text_weight)
+    image_weight, text_weight, candidates = _rail_configuration(
+        image_weight, text_weight, candidates
+    )
     query = _Query.of_stored(
         row, image=bool(image_weight and row.has_image), text=bool(text_weight and row.has_text)
     )
-    return _top(index, query, k, image_weight, text_weight, filters, exclude=product.pk)
+    return _top(
+        index, query, k, image_weight, text_weight, filters, product.pk, candidates=candidates
+    )
 
 
 def product_list_you_may_like(*, products: list[Product], k: int = 10) -> list[SimilarProduct]:

@@ -50,20 +50,24 @@ MAX_RESULTS = 100
 MAX_EF_SEARCH = 1000
 
 
-def _candidates(k: int) -> int:
-    """How many neighbours each index proposes for ``k`` results (RECOMMENDER_CANDIDATES)."""
-    return min(max(k, settings.RECOMMENDER_CANDIDATES), MAX_EF_SEARCH)
+def _candidates(k: int, wanted: int | None = None) -> int:
+    """How many neighbours each index proposes for ``k`` results (``wanted``, else
+    RECOMMENDER_CANDIDATES)."""
+    return min(max(k, wanted or settings.RECOMMENDER_CANDIDATES), MAX_EF_SEARCH)
 
 
-def _weights(image_weight: float | None, text_weight: float | None) -> tuple[float, float]:
-    """The given weights, or the rails' where none is given: an experiment's promoted arm, else
-    the settings' (recommender/behaviour/experiments.py)."""
+def _rail_configuration(
+    image_weight: float | None, text_weight: float | None, candidates: int | None
+) -> tuple[float, float, int]:
+    """The given weights and candidates, or the rails' where none is given: an experiment's
+    promoted arm, else the settings' (recommender/behaviour/experiments.py)."""
     from recommender.behaviour.experiments import rail_configuration_default
 
     default = rail_configuration_default()
     return (
         default["image_weight"] if image_weight is None else image_weight,
         default["text_weight"] if text_weight is None else text_weight,
+        default["candidates"] if candidates is None else candidates,
     )
 
 
@@ -115,9 +119,12 @@ class _Query:
         )
 
 
-def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=None) -> list[tuple]:
+def _top(
+    index, query: _Query, k, image_weight, text_weight, filters, exclude=None, candidates=None
+) -> list[tuple]:
     """``(product_id, score, image_score, text_score)`` of the ``k`` best (at most
-    ``MAX_RESULTS``), best first.
+    ``MAX_RESULTS``), best first, from ``candidates`` proposals per index (default:
+    RECOMMENDER_CANDIDATES).
 
     One statement: each HNSW index proposes its nearest products under the filters (the
     image index from the projections), and the union is ranked exactly over full vectors.
@@ -128,7 +135,7 @@ def _top(index, query: _Query, k, image_weight, text_weight, filters, exclude=No
     if exclude is not None:
         embeddings = embeddings.exclude(product_id=exclude)
     k = min(k, MAX_RESULTS)
-    candidates = _candidates(k)
+    candidates = _candidates(k, candidates)
     proposals = [
         embeddings.filter(**{f"{field}__isnull": False})
         .order_by(CosineDistance(field, vector))

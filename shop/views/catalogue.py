@@ -165,6 +165,7 @@ def _rails(request: HttpRequest, product: Product, filters) -> dict[str, list]:
         k=RAIL_SIZE,
         image_weight=config["image_weight"],
         text_weight=config["text_weight"],
+        candidates=config["candidates"],
         filters=filters,
     )
     also_viewed = product_list_also_viewed(product=product, k=RAIL_SIZE, filters=filters)

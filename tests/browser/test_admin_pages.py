@@ -90,7 +90,7 @@ def test_the_admin_pages_a_shop_uses_have_no_serious_accessibility_violation(
     shopper_events_store(events=[shown, shown | {"id": str(uuid.uuid4())}])
     experiments.experiment_start(
         name="More words",
-        arm_a={"image_weight": 0.7, "text_weight": 0.3, "behaviour_share": 0},
+        arm_a={"image_weight": 0.7, "text_weight": 0.3, "behaviour_share": 0, "candidates": 100},
         arm_b={"image_weight": 0.5, "text_weight": 0.5, "behaviour_share": 0},
     )
     pages = {

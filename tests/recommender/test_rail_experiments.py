@@ -6,7 +6,9 @@ import math
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from recommender.behaviour import experiments, recording
@@ -21,10 +23,15 @@ from tests.factories.recommender import random_index
 from tests.factories.staff import staff_user
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
-IMAGE_ONLY = {"image_weight": 1.0, "text_weight": 0.0, "behaviour_share": 0.0}
-TEXT_HEAVY = {"image_weight": 0.2, "text_weight": 0.8, "behaviour_share": 0.0}
+IMAGE_ONLY = {"image_weight": 1.0, "text_weight": 0.0, "behaviour_share": 0.0, "candidates": 100}
+TEXT_HEAVY = {"image_weight": 0.2, "text_weight": 0.8, "behaviour_share": 0.0, "candidates": 100}
 # The drawn index has random image vectors and no text: behaviour is what changes the rail.
-BEHAVIOUR_FIRST = {"image_weight": 0.7, "text_weight": 0.3, "behaviour_share": 1.0}
+BEHAVIOUR_FIRST = {
+    "image_weight": 0.7,
+    "text_weight": 0.3,
+    "behaviour_share": 1.0,
+    "candidates": 100,
+}
 PAGE = reverse("admin:recommender_railexperiment_changelist")
 
 
@@ -113,6 +120,9 @@ def test_a_shopper_always_gets_the_same_arm_and_the_arms_are_even():
         {"image_weight": 1, "text_weight": 0, "behaviour_share": 1.5},
         {"image_weight": float("nan"), "text_weight": 0, "behaviour_share": 0},
         {"image_weight": 1},
+        IMAGE_ONLY | {"candidates": 5},
+        IMAGE_ONLY | {"candidates": 5000},
+        IMAGE_ONLY | {"candidates": 40.5},
     ],
 )
 def test_a_bad_arm_is_refused_and_nothing_starts(arm):
@@ -142,6 +152,18 @@ def shop(db):
         )
     yield products
     recording.outbox.take(10**9)
+
+
+def test_an_arm_may_have_the_index_propose_fewer_candidates(shop):
+    experiment = experiments.experiment_start(
+        name="fewer", arm_a=IMAGE_ONLY, arm_b=IMAGE_ONLY | {"candidates": 37}
+    )
+    url = reverse("shop:product", args=[shop[0].slug])
+    for arm, limit in (("A", "LIMIT 100"), ("B", "LIMIT 37")):
+        with CaptureQueriesContext(connection) as queries:
+            assert shopper_in(experiment, arm).get(url).status_code == 200
+        rail = [q["sql"] for q in queries.captured_queries if "<=>" in q["sql"]]
+        assert rail and all(limit in sql for sql in rail)
 
 
 def shopper_in(experiment, arm: str) -> Client:
@@ -210,13 +232,19 @@ def test_staff_start_stop_and_promote_from_the_admin(client, shop):
         "a_text_weight": 0.3,
         "a_behaviour_share": 0,
     }
-    form |= {"b_image_weight": 0.5, "b_text_weight": 0.5, "b_behaviour_share": 0.4}
+    form |= {"a_candidates": 100, "b_image_weight": 0.5, "b_text_weight": 0.5}
+    form |= {"b_behaviour_share": 0.4, "b_candidates": 40}
     refused = client.post(PAGE, form | {"shoppers_per_arm": 99}).content.decode()
     assert "greater than or equal to 100" in refused and not RailExperiment.objects.exists()
     assert client.post(PAGE, form | {"shoppers_per_arm": 1500}).status_code == 302
     experiment = RailExperiment.objects.get()
     assert experiment.shoppers_per_arm == 1500
-    assert experiment.arm_b == {"image_weight": 0.5, "text_weight": 0.5, "behaviour_share": 0.4}
+    assert experiment.arm_b == {
+        "image_weight": 0.5,
+        "text_weight": 0.5,
+        "behaviour_share": 0.4,
+        "candidates": 40,
+    }
     page = client.get(PAGE).content.decode()
     assert "More words: Running" in page and "Not enough data yet: 0 of the 1500 shoppers" in page
     again = client.post(PAGE, form | {"name": "Twice", "shoppers_per_arm": 1000})

@@ -168,7 +168,7 @@ def experiment_stop(*, experiment: RailExperiment, promote: str = "") -> RailExp
 
 def rail_settings_forget() -> None:
     """Undo a promotion: the rail's configuration is the settings' again
-    (``RECOMMENDER_IMAGE_WEIGHT``, ``_TEXT_WEIGHT``, ``RECOMMENDER_BEHAVIOUR_SHARE``)."""
+    (``RECOMMENDER_IMAGE_WEIGHT``, ``_TEXT_WEIGHT``, ``_BEHAVIOUR_SHARE``, ``_CANDIDATES``)."""
     RailSettings.objects.all().delete()
     rail_configuration_forget()
 

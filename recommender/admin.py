@@ -278,12 +278,12 @@ class RailExperimentForm(forms.Form):
     a_image_weight = forms.FloatField(label="A: image weight", min_value=0)
     a_text_weight = forms.FloatField(label="A: text weight", min_value=0)
     a_behaviour_share = forms.FloatField(label="A: behaviour share", min_value=0, max_value=1)
-    b_image_weight = forms.FloatField(label="B: image weight", min_value=0)
-    b_text_weight = forms.FloatField(label="B: text weight", min_value=0)
-    b_behaviour_share = forms.FloatField(label="B: behaviour share", min_value=0, max_value=1)
     a_candidates = forms.IntegerField(
         label="A: candidates", min_value=10, max_value=1000, help_text=CANDIDATES_HELP
     )
+    b_image_weight = forms.FloatField(label="B: image weight", min_value=0)
+    b_text_weight = forms.FloatField(label="B: text weight", min_value=0)
+    b_behaviour_share = forms.FloatField(label="B: behaviour share", min_value=0, max_value=1)
     b_candidates = forms.IntegerField(label="B: candidates", min_value=10, max_value=1000)
     shoppers_per_arm = forms.IntegerField(
         label="Shoppers per arm",

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.broker import enqueue
 from recommender import tasks
-from recommender.broker import enqueue
 from recommender.models import VectorIndex
 
 

@@ -9,7 +9,7 @@
 - ``broker``: send a task without ever failing the caller.
 """
 
-from recommender.broker import enqueue
+from config.broker import enqueue
 from recommender.documents import category_paths, product_fields, product_text
 from recommender.encoding import IndexOutdated, encoder_for, encoder_load
 from recommender.indexing import (

@@ -4,9 +4,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from config.broker import enqueue
 from recommender.behaviour.neighbours import behaviour_neighbours_refit
 from recommender.behaviour.storing import shopper_events_expire, shopper_events_store
-from recommender.broker import enqueue
 from recommender.indexing import index_build, product_embeddings_refresh
 from recommender.quality import insights
 from recommender.sweep import products_needing_embedding, text_refit_overdue

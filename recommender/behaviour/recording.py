@@ -193,7 +193,7 @@ def _event(pseudonym: str, *, kind: str, **fields) -> dict:
 
 def outbox_send() -> int:
     """Send every waiting event to the workers; how many went. On a broker failure the rest wait."""
-    from recommender.broker import enqueue  # the tasks module loads the indexing code
+    from config.broker import enqueue  # the tasks module loads the indexing code
     from recommender.tasks import store_shopper_events
 
     sent = 0

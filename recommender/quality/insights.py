@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from recommender.broker import enqueue
+from config.broker import enqueue
 from recommender.models import EvaluationRun
 from recommender.quality import evaluation, report
 from recommender.selectors import index_live

@@ -128,6 +128,6 @@ def test_urls_that_are_not_plain_http_are_refused(url, reason):
 def test_a_server_that_is_down_is_temporary():
     with PhotoServer() as gone:
         url = gone.url("/shoe.jpg")
-    with pytest.raises(PhotoFetchError, match="cannot reach 127.0.0.1") as down:
+    with pytest.raises(PhotoFetchError, match=r"cannot reach 127\.0\.0\.1") as down:
         photo_fetch(url, LOOPBACK_ALLOWED)
     assert down.value.temporary

@@ -1,13 +1,17 @@
 """The shop's models by sub-domain; import them from here."""
 
 from shop.models.catalogue import (
+    COLOUR_OPTION_NAMES,
     IMAGE_EXTENSIONS,
+    MAX_OPTIONS,
     Category,
     Gender,
     Product,
     ProductImage,
     ProductPhotoField,
     ProductPhotoFile,
+    ProductPhotoSource,
+    ProductVariant,
     Season,
     currency_code,
     default_currency,
@@ -17,7 +21,9 @@ from shop.models.catalogue import (
 from shop.models.orders import Order, OrderLine, order_reference
 
 __all__ = [
+    "COLOUR_OPTION_NAMES",
     "IMAGE_EXTENSIONS",
+    "MAX_OPTIONS",
     "Category",
     "Gender",
     "Order",
@@ -26,6 +32,8 @@ __all__ = [
     "ProductImage",
     "ProductPhotoField",
     "ProductPhotoFile",
+    "ProductPhotoSource",
+    "ProductVariant",
     "Season",
     "currency_code",
     "default_currency",

@@ -67,6 +67,19 @@ def default_currency() -> str:
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
 
 
+# Shopify's limit, and what a product page's selects can show.
+MAX_OPTIONS = 3
+COLOUR_OPTION_NAMES = {"color", "colour"}
+
+
+def option_names_validate(value) -> None:
+    reject_nul_characters(value)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValidationError("Give a list of option names.", code="option_names")
+    if len(value) > MAX_OPTIONS:
+        raise ValidationError(f"At most {MAX_OPTIONS} options.", code="option_names")
+
+
 class Product(models.Model):
     # Text search reads a ``search_document`` column that PostgreSQL triggers keep from the
     # fields below (shop/migrations/0006): a field renamed or removed here needs them redone.
@@ -104,6 +117,12 @@ class Product(models.Model):
         blank=True,
         validators=[reject_nul_characters],
         help_text="Free-form attributes.",
+    )
+    option_names = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[option_names_validate],
+        help_text='What the variants differ by, in order, e.g. ["Size", "Colour"].',
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -200,3 +219,105 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return f"Image of {self.product}"
+
+
+class ProductVariant(models.Model):
+    """One buyable version of a product (a size, a colour): its own SKU, price and stock.
+
+    Products without variants are sold as they are; a product with variants is sold only as
+    one of them. Rails and search show products, never variants.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField("SKU", max_length=64, blank=True)
+    option_values = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[reject_nul_characters],
+        help_text='Values of the product\'s options, in the same order, e.g. ["M", "Blue"].',
+    )
+    # Kept apart so that the storefront's colour filter can find a product by any variant.
+    colour = models.CharField(max_length=40, blank=True, db_index=True, editable=False)
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Leave empty for the product's price.",
+    )
+    compare_at_price = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    stock = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku"], condition=~Q(sku=""), name="variant_sku_unique"
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} ({self.name})" if self.option_values else str(self.product)
+
+    @property
+    def name(self) -> str:
+        return " / ".join(self.option_values) or self.sku or "Default"
+
+    @property
+    def unit_price(self):
+        return self.price if self.price is not None else self.product.price
+
+    def options(self) -> dict[str, str]:
+        return dict(zip(self.product.option_names, self.option_values, strict=False))
+
+    def colour_from_options(self, option_names: list[str]) -> str:
+        return next(
+            (
+                value
+                for name, value in zip(option_names, self.option_values, strict=False)
+                if name.strip().lower() in COLOUR_OPTION_NAMES
+            ),
+            "",
+        )
+
+
+class ProductPhotoSource(models.Model):
+    """A product photo given by URL in an imported catalogue, fetched by a worker.
+
+    It records what happened to the URL, so that a failed photo shows its reason in the admin
+    and a re-import fetches only URLs it has not fetched before.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be fetched"
+        FETCHED = "fetched", "Fetched"
+        FAILED = "failed", "Failed"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="photo_sources")
+    url = models.URLField(max_length=2000)
+    position = models.PositiveSmallIntegerField(default=0)
+    alt_text = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    reason = models.CharField(max_length=300, blank=True, help_text="Why the fetch failed.")
+    image = models.OneToOneField(
+        ProductImage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="source",
+    )
+    attempted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "url"], name="photo_source_once_per_product")
+        ]
+
+    def __str__(self) -> str:
+        return self.url

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from pathlib import Path
 
+from shop.catalogue_formats.rows import (
+    CatalogueError,
+    CatalogueRow,
+    PhotoRef,
+    RowError,
+    choice_parse,
+    currency_parse,
+    price_parse,
+    stock_parse,
+    year_parse,
+)
 from shop.models import IMAGE_EXTENSIONS, Gender, Season
 
 # Kaggle column -> what it is. Columns not listed here go into the product's attributes.
@@ -33,50 +43,14 @@ KNOWN_COLUMNS = {
 }
 
 
-class CatalogueError(Exception):
-    """The catalogue as a whole cannot be read (missing file, no header, required columns)."""
-
-
 @dataclass
-class RowError:
-    line: int
-    external_id: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f" (id {self.external_id})" if self.external_id else "")
-        return f"{where}: {self.reason}"
-
-
-@dataclass
-class CatalogueRow:
-    line: int
-    external_id: str
-    title: str
-    image_path: Path
-    categories: list[str]
-    gender: str = ""
-    colour: str = ""
-    season: str = ""
-    usage: str = ""
-    year: int | None = None
-    attributes: dict[str, str] = field(default_factory=dict)
-    # Columns that only some catalogues have: None when the file has no such column,
-    # so that re-importing never wipes what a shop admin set by hand.
-    price: Decimal | None = None
-    currency: str | None = None
-    description: str | None = None
-    stock: int | None = None
-    columns: frozenset[str] = frozenset()
-
-
-@dataclass
-class Catalogue:
+class KaggleCatalogue:
+    format_name = "Kaggle"
     styles_path: Path
     images_dir: Path
 
     @classmethod
-    def open(cls, path: Path | str) -> Catalogue:
+    def open(cls, path: Path | str) -> KaggleCatalogue:
         """``path`` is the catalogue folder or its ``styles.csv``."""
         path = Path(path)
         styles = path / "styles.csv" if path.is_dir() else path
@@ -132,26 +106,24 @@ class Catalogue:
             line=line,
             external_id=external_id,
             title=title,
-            image_path=image_path,
+            photos=[PhotoRef(path=image_path, alt_text=title)],
             categories=[values[c] for c in CATEGORY_COLUMNS if values.get(c)],
-            gender=_choice(values, "gender", Gender),
+            gender=choice_parse(values.get("gender", ""), "gender", Gender),
             colour=values.get("baseColour", ""),
-            season=_choice(values, "season", Season),
+            season=choice_parse(values.get("season", ""), "season", Season),
             usage=values.get("usage", ""),
-            year=_year(values.get("year", "")),
+            year=year_parse(values.get("year", "")),
             attributes={k: v for k, v in values.items() if k not in KNOWN_COLUMNS and v},
             columns=frozenset(values),
         )
         if "price" in values:
-            row.price = _price(values["price"])
+            row.price = price_parse(values["price"])
         if "currency" in values:
-            row.currency = values["currency"].upper() or None
-            if row.currency and not (len(row.currency) == 3 and row.currency.isalpha()):
-                raise ValueError(f"currency {values['currency']!r} is not a three-letter code")
+            row.currency = currency_parse(values["currency"])
         if "description" in values:
             row.description = values["description"]
         if "stock" in values:
-            row.stock = _stock(values["stock"])
+            row.stock = stock_parse(values["stock"])
         return row
 
     def _image_path(self, external_id: str) -> Path | None:
@@ -171,45 +143,3 @@ def _fold_unquoted_commas(header: list[str], fields: list[str]) -> list[str]:
         return fields
     at = header.index(TITLE)
     return [*fields[:at], ",".join(fields[at : at + extra + 1]), *fields[at + extra + 1 :]]
-
-
-def _choice(values: dict[str, str], column: str, choices) -> str:
-    raw = values.get(column, "")
-    if not raw:
-        return ""
-    for value in choices.values:
-        if value.lower() == raw.lower():
-            return value
-    raise ValueError(f"{column} {raw!r} is not one of {', '.join(choices.values)}")
-
-
-def _year(raw: str) -> int | None:
-    if not raw:
-        return None
-    try:
-        year = float(raw)
-    except ValueError:
-        raise ValueError(f"year {raw!r} is not a number") from None
-    if not year.is_integer() or not 1900 <= year <= 2100:
-        raise ValueError(f"year {raw!r} is not a plausible year")
-    return int(year)
-
-
-def _price(raw: str) -> Decimal | None:
-    if not raw:
-        return None
-    try:
-        price = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"price {raw!r} is not a number") from None
-    if not price.is_finite() or price < 0 or price >= Decimal("1e8"):
-        raise ValueError(f"price {raw!r} is out of range")
-    return price.quantize(Decimal("0.01"))
-
-
-def _stock(raw: str) -> int | None:
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise ValueError(f"stock {raw!r} is not a whole number")
-    return int(raw)

@@ -17,7 +17,7 @@ from statistics import mean, median
 
 import pytest
 
-from shop.catalogue_csv import Catalogue, CatalogueRow
+from shop.catalogue_formats import CatalogueRow, KaggleCatalogue
 
 
 def article(name: str) -> Callable[[CatalogueRow], bool]:
@@ -134,7 +134,7 @@ def catalogue_load_without_photos(folder) -> list[CatalogueRow]:
     from shop.models import Product
     from shop.services.catalogue import category_get_or_create
 
-    rows = [row for row in Catalogue.open(folder).rows() if isinstance(row, CatalogueRow)]
+    rows = [row for row in KaggleCatalogue.open(folder).rows() if isinstance(row, CatalogueRow)]
     categories = {}
     for row in rows:
         key = tuple(row.categories)

@@ -27,7 +27,7 @@ from config.celery_app import broker_description
 from recommender.selectors import index_live
 from recommender.services import enqueue, index_predates_preprocessing
 from recommender.tasks import build_index
-from shop.catalogue_csv import Catalogue
+from shop.catalogue_formats import KaggleCatalogue
 from shop.models import Product
 from shop.sample_catalogue import write_sample_catalogue
 from shop.services import catalogue_import, products_set_demo_prices
@@ -178,7 +178,7 @@ class Command(BaseCommand):
             self.stdout.write(f"No demo catalogue at {path}; drawing a small sample catalogue.")
             path = write_sample_catalogue(Path(settings.VAR_DIR) / "sample-catalogue")
         self.stdout.write(f"Importing demo catalogue {path}")
-        total = Catalogue.open(path).count_rows()
+        total = KaggleCatalogue.open(path).count_rows()
         with tqdm(total=total, unit="row", disable=not sys.stderr.isatty()) as bar:
             report = catalogue_import(path=path, default_stock=DEMO_STOCK, progress=bar.update)
         priced = products_set_demo_prices()

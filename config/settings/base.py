@@ -220,6 +220,19 @@ SHOP_DEMO_CATALOGUE = env(
     # SHOP_DEMO_CATALOG: the variable's former spelling, still read.
     default=env("SHOP_DEMO_CATALOG", default=str(BASE_DIR.parent / "shared/data/fashion-dev")),
 )
+# Photos that imported catalogues give as URLs, fetched by the workers (shop/photo_fetch.py).
+# Limits per photo; the same bytes limit as an upload. Loopback stays refused outside tests
+# and the bench, whose photo servers run on the same machine.
+SHOP_PHOTO_FETCH_MAX_BYTES = env.int("SHOP_PHOTO_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
+SHOP_PHOTO_FETCH_CONNECT_TIMEOUT = env.float("SHOP_PHOTO_FETCH_CONNECT_TIMEOUT", default=5.0)
+SHOP_PHOTO_FETCH_READ_TIMEOUT = env.float("SHOP_PHOTO_FETCH_READ_TIMEOUT", default=10.0)
+SHOP_PHOTO_FETCH_DEADLINE = env.float("SHOP_PHOTO_FETCH_DEADLINE", default=30.0)
+SHOP_PHOTO_FETCH_MAX_REDIRECTS = env.int("SHOP_PHOTO_FETCH_MAX_REDIRECTS", default=3)
+SHOP_PHOTO_FETCH_ALLOW_LOOPBACK = env.bool("SHOP_PHOTO_FETCH_ALLOW_LOOPBACK", default=False)
+# A server that is down is tried again after 30 s, 60 s, 120 s, 240 s, then reported.
+SHOP_PHOTO_FETCH_RETRY_SECONDS = env.float("SHOP_PHOTO_FETCH_RETRY_SECONDS", default=30.0)
+# Photos still waiting this long after their import are queued again (beat, hourly).
+SHOP_PHOTO_FETCH_SWEEP_SECONDS = env.int("SHOP_PHOTO_FETCH_SWEEP_SECONDS", default=15 * 60)
 
 # Recommender. The encoder is chosen when an index is built (`manage.py reindex`) and stays in
 # force until the next explicit reindex: see recommender/encoders/__init__.py.
@@ -323,6 +336,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("events"))
 CELERY_TASK_ROUTES = {"recommender.tasks.store_shopper_events": {"queue": "events"}}
 CELERY_BEAT_SCHEDULE = {
+    "fetch-pending-photos": {"task": "shop.tasks.fetch_pending_photos", "schedule": 3600},
     "sweep-embeddings": {
         "task": "recommender.tasks.sweep_embeddings",
         "schedule": RECOMMENDER_SWEEP_SECONDS,

@@ -10,6 +10,7 @@ from shop.services.catalogue import (
     category_get_or_create,
     product_images_ensure_primary,
     product_save,
+    product_variants_sync,
     products_set_active,
 )
 from shop.services.catalogue_import import IMPORT_BATCH_SIZE, ImportReport, catalogue_import
@@ -27,6 +28,7 @@ __all__ = [
     "order_set_status",
     "product_images_ensure_primary",
     "product_save",
+    "product_variants_sync",
     "products_set_active",
     "products_set_demo_prices",
 ]

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from shop.events import product_changes_announce
 from shop.images import CheckedImage
-from shop.models import Category, Product, ProductImage
+from shop.models import Category, Product, ProductImage, ProductVariant
 
 
 def category_get_or_create(*, names: Sequence[str]) -> Category | None:
@@ -98,16 +98,49 @@ def product_save(
     return product
 
 
-def product_image_store(*, product: Product, photo: CheckedImage, alt_text: str) -> ProductImage:
-    """``photo`` stored in media as ``product``'s primary photo: the file is written, the row is
-    not (the caller saves it, or creates many at once)."""
+def product_image_store(
+    *, product: Product, photo: CheckedImage, alt_text: str, position: int = 0
+) -> ProductImage:
+    """``photo`` stored in media as ``product``'s photo at ``position`` (primary at 0): the file
+    is written, the row is not (the caller saves it, or creates many at once)."""
     product_image = ProductImage(
-        product=product, is_primary=True, sha256=photo.sha256, alt_text=alt_text
+        product=product,
+        is_primary=position == 0,
+        position=position,
+        sha256=photo.sha256,
+        alt_text=alt_text,
     )
     product_image.image.save(f"upload{photo.extension}", ContentFile(photo.data), save=False)
     # After the save: Django measures a just-saved ContentFile from its end, i.e. as empty.
     product_image.width, product_image.height = photo.width, photo.height
     return product_image
+
+
+def product_variants_sync(*, product: Product) -> None:
+    """After a product's variants changed: each variant's colour from its options, and the
+    product's price (the lowest of its variants') and stock (theirs added up), which the
+    storefront's cards, filters and sorting read."""
+    variants = list(ProductVariant.objects.filter(product=product))
+    if not variants:
+        return
+    for variant in variants:
+        variant.colour = variant.colour_from_options(product.option_names)
+    ProductVariant.objects.bulk_update(variants, ["colour"])
+    prices = [v.price for v in variants if v.price is not None]
+    product.price = min(prices) if prices else product.price
+    product.stock = sum(v.stock for v in variants)
+    product.save(update_fields=["price", "stock", "updated_at"])
+
+
+def product_images_order(*, product_ids: Iterable[int]) -> None:
+    """Make each product's first photo by position its primary one (catalogue files give photos
+    in order; a photo fetched later may come before the ones already there)."""
+    for product_id in set(product_ids):
+        images = ProductImage.objects.filter(product_id=product_id)
+        first = images.order_by("position", "id").values_list("pk", flat=True).first()
+        if first is not None:
+            images.filter(is_primary=True).exclude(pk=first).update(is_primary=False)
+            images.filter(pk=first, is_primary=False).update(is_primary=True)
 
 
 def product_images_delete(*, images: Iterable[ProductImage]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 PRIVATE_TARGETS = {
     "/redirect-private": "http://10.11.12.13/photo.jpg",
@@ -16,7 +17,8 @@ PRIVATE_TARGETS = {
 
 
 class PhotoServer:
-    def __init__(self):
+    def __init__(self, root: Path | None = None):
+        self.root = root  # files under it are served too, at their relative path
         self.photos: dict[str, bytes] = {}  # path -> JPEG bytes
         self.failures_left: dict[str, int] = {}  # path -> 503s to answer before the photo
         self.requests: list[str] = []
@@ -55,6 +57,9 @@ class PhotoServer:
                     return self._answer(503, b"busy")
                 if path in server.photos:
                     return self._answer(200, server.photos[path], "image/jpeg")
+                if server.root and (server.root / path.lstrip("/")).is_file():
+                    body = (server.root / path.lstrip("/")).read_bytes()
+                    return self._answer(200, body, "image/jpeg")
                 if path in PRIVATE_TARGETS:
                     return self._redirect(PRIVATE_TARGETS[path])
                 if path.startswith("/redirect-loop"):

@@ -13,7 +13,13 @@ from treebeard.forms import movenodeform_factory
 
 from shop import services
 from shop.events import product_changes_announce
-from shop.models import Category, Product, ProductImage
+from shop.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductPhotoSource,
+    ProductVariant,
+)
 
 THUMBNAIL_PX = 64
 
@@ -55,13 +61,15 @@ class ProductImageForm(forms.ModelForm):
         return upload
 
 
-class ProductImageFormSet(BaseInlineFormSet):
+class LabelledInlineFormSet(BaseInlineFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         # A table's inputs have no <label> of their own: each says which column it is in.
         for field in form.fields.values():
             field.widget.attrs.setdefault("aria-label", str(field.label or "Delete"))
 
+
+class ProductImageFormSet(LabelledInlineFormSet):
     def clean(self):
         super().clean()
         kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
@@ -82,6 +90,65 @@ class ProductImageInline(admin.TabularInline):
     @admin.display(description="Preview")
     def preview(self, obj):
         return thumbnail_html(obj, size=120)
+
+
+class ProductVariantForm(forms.ModelForm):
+    # The option values as a shop admin reads them, "M / Blue", in the product's option order.
+    options = forms.CharField(
+        required=False, help_text="Values of the product's options, in order, separated by /."
+    )
+
+    class Meta:
+        model = ProductVariant
+        fields = ["options", "sku", "price", "compare_at_price", "stock", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["options"].initial = " / ".join(self.instance.option_values)
+
+    def clean_options(self):
+        values = [v.strip() for v in self.cleaned_data["options"].split("/") if v.strip()]
+        self.instance.option_values = values
+        return values
+
+
+class ProductVariantFormSet(LabelledInlineFormSet):
+    def clean(self):
+        super().clean()
+        names = self.instance.option_names
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        seen = set()
+        for form in kept:
+            values = tuple(form.cleaned_data.get("options", []))
+            if len(values) != len(names):
+                wanted = ", ".join(names) if names else "no options (the product has none)"
+                raise ValidationError(f"Variant {' / '.join(values) or '(none)'}: give {wanted}.")
+            if names and values in seen:
+                raise ValidationError(f"Two variants are both {' / '.join(values)}.")
+            seen.add(values)
+
+
+class ProductVariantInline(admin.TabularInline):
+    model = ProductVariant
+    form = ProductVariantForm
+    formset = ProductVariantFormSet
+    extra = 0
+    template = "admin/shop/productimage/tabular.html"
+
+
+class ProductPhotoSourceInline(admin.TabularInline):
+    """Photos given as URLs by an imported catalogue: what became of each."""
+
+    model = ProductPhotoSource
+    verbose_name_plural = "photos from URLs"
+    fields = ["url", "position", "status", "reason", "attempted_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    template = "admin/shop/productimage/tabular.html"
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class CategorySubtreeFilter(admin.SimpleListFilter):
@@ -132,11 +199,12 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["title", "description", "external_id", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["main_photo", "created_at", "updated_at"]
-    inlines = [ProductImageInline]
+    inlines = [ProductImageInline, ProductVariantInline, ProductPhotoSourceInline]
     actions = ["activate", "deactivate"]
     fieldsets = [
         (None, {"fields": ["main_photo", "title", "slug", "description", "category"]}),
         ("Selling", {"fields": ["price", "currency", "stock", "is_active"]}),
+        ("Variants", {"fields": ["option_names"]}),
         ("Attributes", {"fields": ["gender", "colour", "season", "usage", "year", "attributes"]}),
         ("Catalogue", {"fields": ["external_id", "created_at", "updated_at"]}),
     ]
@@ -160,8 +228,16 @@ class ProductAdmin(admin.ModelAdmin):
             response.status_code = 400
         return response
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        # A product with variants sells at their prices and stock (product_variants_sync).
+        if obj is not None and obj.variants.exists():
+            return [*readonly, "price", "stock"]
+        return readonly
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        services.product_variants_sync(product=form.instance)
         # Inside the admin's transaction: listeners hear of it once it commits.
         product_changes_announce(product_ids=[form.instance.pk])
 

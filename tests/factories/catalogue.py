@@ -41,6 +41,15 @@ class ProductImageFactory(factory.django.DjangoModelFactory):
     sha256 = factory.Sequence(lambda n: f"{n:064x}")
 
 
+def inline_management_form(prefix: str, total: int = 0, initial: int = 0) -> dict:
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
 def admin_product_form(photo, *, title: str, slug: str, **fields) -> dict:
     """The admin's "add product" form with one photo, as a browser would post it."""
     category = category_get_or_create(names=["Apparel", "Topwear", "Shirts"])
@@ -59,7 +68,10 @@ def admin_product_form(photo, *, title: str, slug: str, **fields) -> dict:
         "usage": "",
         "year": "",
         "attributes": "{}",
+        "option_names": "[]",
         "external_id": "",
+        **inline_management_form("variants"),
+        **inline_management_form("photo_sources"),
         "images-TOTAL_FORMS": "1",
         "images-INITIAL_FORMS": "0",
         "images-MIN_NUM_FORMS": "0",

@@ -11,6 +11,7 @@ from tests.factories.catalogue import (
     ProductFactory,
     ProductImageFactory,
     admin_product_form,
+    inline_management_form,
     jpeg_bytes,
 )
 
@@ -163,3 +164,50 @@ def test_the_add_form_shows_no_empty_primary_photo_but_the_change_form_shows_it(
     image = ProductImageFactory()
     change = staff_client.get(reverse("admin:shop_product_change", args=[image.product.pk]))
     assert "Primary photo" in change.content.decode()
+
+
+def variant_rows(*rows) -> dict:
+    form = inline_management_form("variants", total=len(rows))
+    for n, (options, sku, price, stock) in enumerate(rows):
+        form |= {
+            f"variants-{n}-options": options,
+            f"variants-{n}-sku": sku,
+            f"variants-{n}-price": price,
+            f"variants-{n}-compare_at_price": "",
+            f"variants-{n}-stock": stock,
+            f"variants-{n}-position": str(n),
+        }
+    return form
+
+
+def test_a_shop_admin_adds_variants_inline_and_the_product_sells_at_theirs(staff_client):
+    photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")
+    form = admin_product_form(photo, title="Wool Scarf", slug="wool-scarf")
+    form |= {"option_names": '["Colour", "Length"]'} | variant_rows(
+        ("Grey / Long", "SCARF-GL", "45.00", "3"),
+        ("Red / Short", "SCARF-RS", "39.00", "2"),
+    )
+    response = staff_client.post(reverse("admin:shop_product_add"), form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    scarf = Product.objects.get(slug="wool-scarf")
+    assert [(v.option_values, v.colour, str(v.price)) for v in scarf.variants.all()] == [
+        (["Grey", "Long"], "Grey", "45.00"),
+        (["Red", "Short"], "Red", "39.00"),
+    ]
+    assert (str(scarf.price), scarf.stock) == ("39.00", 5)  # the lowest price, the total stock
+    page = staff_client.get(reverse("admin:shop_product_change", args=[scarf.pk])).content.decode()
+    assert 'value="Grey / Long"' in page
+    assert re.search(r'<div class="readonly">39\.00</div>', page)  # set by the variants
+
+
+def test_a_variant_without_a_value_for_each_option_is_refused(staff_client):
+    photo = SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")
+    form = admin_product_form(photo, title="Wool Hat", slug="wool-hat")
+    form |= {"option_names": '["Size"]'} | variant_rows(
+        ("M", "HAT-M", "20.00", "1"), ("M / Blue", "HAT-MB", "20.00", "1")
+    )
+    response = staff_client.post(reverse("admin:shop_product_add"), form)
+    assert response.status_code == 400
+    assert "Variant M / Blue: give Size." in response.content.decode()
+    assert not Product.objects.filter(slug="wool-hat").exists()

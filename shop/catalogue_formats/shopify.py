@@ -12,7 +12,8 @@ product without options ("Title" / "Default Title") is the product itself.
 from __future__ import annotations
 
 from shop.catalogue_formats.mapped import Line, MappedCatalogue, Mapping
-from shop.catalogue_formats.rows import PhotoRef
+from shop.catalogue_formats.rows import PhotoRef, choice_parse
+from shop.models import Gender
 
 HANDLE, TITLE = "Handle", "Title"
 OPTION_NAME, OPTION_VALUE = "Option{} Name", "Option{} Value"
@@ -26,6 +27,31 @@ IMAGE_SRC, IMAGE_POSITION, IMAGE_ALT, VARIANT_IMAGE = (
 DEFAULT_OPTION_NAME = "Title"
 GOOGLE_GENDER = {"male": "Men", "female": "Women", "unisex": "Unisex"}
 
+# Fields Shopify has no column for, as metafield columns (written by export_catalogue).
+METAFIELDS = {
+    f"{name.title()} (product.metafields.vitrine.{name})": name
+    for name in ("colour", "gender", "season", "usage", "year")
+}
+EXPORT_HEADER = [
+    HANDLE,
+    TITLE,
+    "Body (HTML)",
+    "Vendor",
+    "Type",
+    "Tags",
+    "Published",
+    *(f"Option{i} {part}" for i in range(1, 4) for part in ("Name", "Value")),
+    "Variant SKU",
+    "Variant Inventory Qty",
+    "Variant Price",
+    "Variant Compare At Price",
+    IMAGE_SRC,
+    IMAGE_POSITION,
+    IMAGE_ALT,
+    "Status",
+    *METAFIELDS,
+]
+
 MAPPING = Mapping(
     fields={
         "id": HANDLE,
@@ -35,6 +61,7 @@ MAPPING = Mapping(
         "compare_at_price": "Variant Compare At Price",
         "stock": "Variant Inventory Qty",
         "sku": "Variant SKU",
+        **{name: column for column, name in METAFIELDS.items() if name != "gender"},
     },
     photos=[IMAGE_SRC, VARIANT_IMAGE],
     options={},
@@ -93,6 +120,10 @@ class ShopifyCatalogue(MappedCatalogue):
         return [name.strip() for name in path.split(">") if name.strip()]
 
     def gender(self, line: Line) -> str:
+        """Vitrine's own gender metafield, else Google Shopping's (Male, Female, Unisex)."""
+        column = next(c for c, name in METAFIELDS.items() if name == "gender")
+        if line.values.get(column, "").strip():
+            return choice_parse(line.values[column].strip(), "gender", Gender)
         raw = line.values.get("Google Shopping / Gender", "").strip().lower()
         return GOOGLE_GENDER.get(raw, "")
 

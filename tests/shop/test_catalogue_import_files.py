@@ -6,14 +6,16 @@ import hashlib
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from shop.models import Product, ProductImage, ProductPhotoSource, ProductVariant
 from shop.sample_catalogue import write_sample_shopify_catalogue
 from shop.services import catalogue_import
 from shop.tasks import fetch_product_photo
-from tests.factories.catalogue import jpeg_bytes
+from tests.factories.catalogue import ProductImageFactory, jpeg_bytes
 from tests.shop.photo_server import PhotoServer
 from tests.shop.test_catalogue_formats import SHOPIFY_HEADER
+from tests.shop.test_catalogue_import import write_catalogue
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +231,77 @@ def test_a_sku_of_another_product_skips_the_product_that_would_take_it(
     assert report.created == 1
     assert "SKU SKU-1 belongs to product first" in str(report.errors[0])
     assert ProductVariant.objects.get(sku="SKU-1").product.external_id == "first"
+
+
+def shop_contents() -> dict:
+    """What a shopper or shop admin would compare between two shops, by handle."""
+    contents = {}
+    for product in Product.objects.prefetch_related("images", "variants").select_related(
+        "category"
+    ):
+        contents[product.external_id or product.slug] = {
+            "fields": (
+                product.title,
+                product.description,
+                str(product.category),
+                product.price,
+                product.stock,
+                product.is_active,
+                product.colour,
+                product.gender,
+                product.season,
+                product.year,
+                product.option_names,
+            ),
+            "variants": [
+                (v.sku, v.option_values, v.price, v.compare_at_price, v.stock)
+                for v in product.variants.all()
+            ],
+            "photos": [
+                (i.sha256, i.alt_text, i.is_primary) for i in product.images.order_by("position")
+            ],
+        }
+    return contents
+
+
+def test_an_exported_catalogue_imports_into_an_empty_shop_as_the_same_shop(
+    tmp_path, photo_server, memory_queue, django_capture_on_commit_callbacks, settings
+):
+    csv_path = write_sample_shopify_catalogue(
+        tmp_path / "catalogue", photo_base_url=photo_server.base, products=5
+    )
+    import_file(csv_path, django_capture_on_commit_callbacks)
+    run_photo_fetches(memory_queue)
+    # A fashion product made by hand, with the fields Shopify has no column for.
+    import_file(
+        write_catalogue(
+            tmp_path / "kaggle",
+            ["9,Women,Apparel,Topwear,Tops,Teal,Winter,2019,Casual,Teal Top"],
+            {"9": jpeg_bytes((0, 128, 128))},
+        ),
+        django_capture_on_commit_callbacks,
+    )
+    Product.objects.filter(external_id="black-mug-0").update(is_active=False)
+    before = shop_contents()
+
+    exported = tmp_path / "export.csv"
+    # The shop's media (MEDIA_URL /media/), served as a web server would.
+    assert settings.MEDIA_ROOT.name == "media"
+    with PhotoServer(root=settings.MEDIA_ROOT.parent) as media_server:
+        call_command("export_catalogue", "--output", exported, "--base-url", media_server.base)
+        Product.objects.all().delete()  # an empty shop
+        report = import_file(exported, django_capture_on_commit_callbacks)
+        run_photo_fetches(memory_queue)
+
+    assert (report.created, report.skipped) == (6, 0)
+    assert shop_contents() == before
+    assert len(before["black-mug-0"]["photos"]) == 3 and before["9"]["fields"][7] == "Women"
+
+
+def test_an_export_with_photos_served_as_paths_needs_the_shops_address(tmp_path, db):
+    ProductImageFactory()
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    with pytest.raises(CommandError, match="give the shop's address"):
+        call_command("export_catalogue", "--output", exports / "out.csv")
+    assert list(exports.iterdir()) == []  # no half-written file

@@ -12,7 +12,7 @@ from recommender.behaviour.recording import RAIL_LINK_MAX_POSITION, RAILS
 from recommender.models import ShopperEvent
 from shop import forms as shop_forms
 from shop.images import MAX_IMAGE_BYTES, InvalidImage, check_image
-from shop.models import Category, Gender, Product, ProductImage
+from shop.models import Category, Gender, Product, ProductImage, ProductVariant
 from shop.selectors import ProductFilters
 
 
@@ -49,9 +49,30 @@ class ProductImageSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "width", "height", "alt_text", "is_primary"]
 
 
+class ProductVariantSerializer(serializers.ModelSerializer):
+    options = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text='Option name -> value, e.g. {"Size": "M", "Colour": "Blue"}.',
+    )
+    price = serializers.DecimalField(
+        source="unit_price", max_digits=10, decimal_places=2, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = ProductVariant
+        fields = ["id", "sku", "options", "price", "compare_at_price", "stock"]
+
+
 class ProductSerializer(serializers.ModelSerializer):
     category = CategorySlugField(allow_null=True, required=False)
     images = ProductImageSerializer(many=True, read_only=True)
+    variants = ProductVariantSerializer(
+        many=True,
+        read_only=True,
+        help_text="What can be bought: empty for a product sold as it is. The product's "
+        "price is then the lowest of its variants', its stock theirs added up.",
+    )
     is_purchasable = serializers.BooleanField(read_only=True)
     url = serializers.HyperlinkedIdentityField(view_name="api:product-detail")
 
@@ -75,10 +96,12 @@ class ProductSerializer(serializers.ModelSerializer):
             "year",
             "attributes",
             "images",
+            "option_names",
+            "variants",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at", "option_names"]
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ the storefront, writes through the same services as the admin.
 from __future__ import annotations
 
 from django.db import IntegrityError
+from django.db.models import prefetch_related_objects
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -138,7 +139,7 @@ class ProductViewSet(
             search = params.validated_data.get("q", "")
             sort = params.validated_data.get("sort") or ("relevance" if search else "new")
             return product_list_storefront(filters=params.filters(), search=search, sort=sort)
-        products = Product.objects.select_related("category").prefetch_related("images")
+        products = Product.objects.select_related("category").prefetch_related("images", "variants")
         if sees_hidden_products(self.request.user):
             return products
         return products.filter(is_active=True)
@@ -190,7 +191,9 @@ class ProductViewSet(
 
     def _read(self, product):
         product = (
-            Product.objects.select_related("category").prefetch_related("images").get(pk=product.pk)
+            Product.objects.select_related("category")
+            .prefetch_related("images", "variants")
+            .get(pk=product.pk)
         )
         return ProductSerializer(product, context=self.get_serializer_context()).data
 
@@ -216,6 +219,7 @@ class ProductViewSet(
             filters=params.filters(),
         )
         context = self.get_serializer_context()
+        _variants_prefetch(results)
         return Response(SimilarProductSerializer(results, many=True, context=context).data)
 
     @extend_schema(responses={200: EmbeddingStatusSerializer, **errors(401, 403, 404)})
@@ -258,6 +262,7 @@ class PhotoSearchView(APIView):
         indexed."""
         found = _photo_search(request)
         context = {"request": request}
+        _variants_prefetch(found.results)
         return Response(SimilarProductSerializer(found.results, many=True, context=context).data)
 
 
@@ -273,6 +278,7 @@ class PhotoItemsSearchView(PhotoSearchView):
         the catalogue looks much like it. Same parameters and rate limit as search/photo/."""
         found = _photo_search(request)
         context = {"request": request}
+        _variants_prefetch(found.results)
         return Response(PhotoSearchResultSerializer(found, context=context).data)
 
 
@@ -324,3 +330,8 @@ def _photo_search(request):
         raise ValidationError({"photo": [f"Not a usable photo: {error}."]}) from error
     except IndexOutdated as error:
         raise SearchBeingRebuilt() from error
+
+
+def _variants_prefetch(results) -> None:
+    """The recommender's results come with photos; the API shows variants too (one query)."""
+    prefetch_related_objects([result.product for result in results], "variants")

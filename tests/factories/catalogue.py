@@ -6,7 +6,7 @@ import factory
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from shop.models import Product, ProductImage
+from shop.models import Product, ProductImage, ProductVariant
 from shop.services import category_get_or_create
 
 
@@ -81,3 +81,17 @@ def admin_product_form(photo, *, title: str, slug: str, **fields) -> dict:
         "images-0-position": "0",
         **fields,
     }
+
+
+class ProductVariantFactory(factory.django.DjangoModelFactory):
+    """A variant of a product whose options are Size and Colour."""
+
+    class Meta:
+        model = ProductVariant
+
+    product = factory.SubFactory(ProductFactory, option_names=["Size", "Colour"])
+    sku = factory.Sequence(lambda n: f"SKU-{n}")
+    option_values = factory.Sequence(lambda n: [f"Size {n}", "Blue"])
+    colour = "Blue"
+    price = "24.00"
+    stock = 3

@@ -12,7 +12,12 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from shop.models import Product
 from shop.services import category_get_or_create
-from tests.factories.catalogue import ProductFactory, ProductImageFactory, jpeg_bytes
+from tests.factories.catalogue import (
+    ProductFactory,
+    ProductImageFactory,
+    ProductVariantFactory,
+    jpeg_bytes,
+)
 from tests.factories.recommender import ProductEmbeddingFactory, random_index
 
 pytestmark = pytest.mark.django_db
@@ -508,3 +513,21 @@ def test_too_many_files_in_one_request_get_the_api_error_body(api, client, setti
     # The storefront keeps Django's own page.
     page = client.post(reverse("shop:photo_search"), files)
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+def test_a_product_shows_its_variants_with_their_options_prices_and_stock(api):
+    small = ProductVariantFactory(option_values=["S", "Blue"], sku="TEE-S", price="20.00", stock=2)
+    product = small.product
+    ProductVariantFactory(
+        product=product, option_values=["M", "Red"], sku="TEE-M", price=None, stock=0
+    )
+    Product.objects.filter(pk=product.pk).update(price="18.00")
+
+    body = api.get(reverse("api:product-detail", args=[product.pk])).json()
+    assert body["option_names"] == ["Size", "Colour"]
+    assert [(v["sku"], v["options"], v["price"], v["stock"]) for v in body["variants"]] == [
+        ("TEE-S", {"Size": "S", "Colour": "Blue"}, "20.00", 2),
+        ("TEE-M", {"Size": "M", "Colour": "Red"}, "18.00", 0),  # no price of its own
+    ]
+    listed = api.get(reverse("api:product-list")).json()["results"]
+    assert [len(p["variants"]) for p in listed] == [2]

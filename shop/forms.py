@@ -91,6 +91,8 @@ class SortForm(forms.Form):
 
 class QuantityForm(forms.Form):
     quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, initial=1)
+    # Which variant (size, colour) of a product sold by variant; absent for the others.
+    variant = forms.IntegerField(required=False, min_value=1)
 
 
 # Names: letters of any script (with their combining marks: Devanagari vowel signs, say),

@@ -8,11 +8,11 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 
-from shop.models import Category, Product
+from shop.models import Category, Product, ProductVariant
 from shop.search import query_alternatives, query_correct, query_normalise
 
 # Each product's search document, kept by the database (shop/migrations/0006): title and
@@ -39,15 +39,20 @@ class ProductFilters:
             conditions["category__path__startswith"] = self.category.path
         if self.gender:
             conditions["gender"] = self.gender
+        colour = Q()
         if self.colour:
-            conditions["colour__iexact"] = self.colour
+            # The product's own colour, or any of its variants' (a shirt sold in blue and red).
+            variant = ProductVariant.objects.filter(
+                product_id=OuterRef(f"{prefix}id"), colour__iexact=self.colour
+            )
+            colour = Q(**{f"{prefix}colour__iexact": self.colour}) | Q(Exists(variant))
         if self.price_min is not None:
             conditions["price__gte"] = self.price_min
         if self.price_max is not None:
             conditions["price__lte"] = self.price_max
         if self.in_stock:
             conditions["stock__gt"] = 0
-        return Q(**{prefix + name: value for name, value in conditions.items()})
+        return colour & Q(**{prefix + name: value for name, value in conditions.items()})
 
 
 NO_FILTERS = ProductFilters()
@@ -165,7 +170,7 @@ def product_get_storefront(*, slug: str) -> Product | None:
     return (
         Product.objects.filter(is_active=True, slug=slug)
         .select_related("category")
-        .prefetch_related("images")
+        .prefetch_related("images", "variants")
         .first()
     )
 
@@ -213,12 +218,12 @@ def colour_choices() -> list[str]:
     """Colours of active products, for filter menus; a few minutes stale at most."""
 
     def colours():
-        return list(
-            Product.objects.filter(is_active=True)
+        own = Product.objects.filter(is_active=True).exclude(colour="").values_list("colour")
+        of_variants = (
+            ProductVariant.objects.filter(product__is_active=True)
             .exclude(colour="")
-            .order_by("colour")
-            .values_list("colour", flat=True)
-            .distinct()
+            .values_list("colour")
         )
+        return sorted({colour for (colour,) in own.union(of_variants)})
 
     return cache.get_or_set("shop:colour-choices", colours, COLOUR_CHOICES_SECONDS)

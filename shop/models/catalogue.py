@@ -145,6 +145,11 @@ class Product(models.Model):
         return self.is_active and self.price is not None and self.stock > 0
 
     @property
+    def options_label(self) -> str:
+        """What a shopper chooses among the variants, in words: "size / colour"."""
+        return " / ".join(self.option_names).lower() or "option"
+
+    @property
     def primary_image(self) -> "ProductImage | None":
         images = list(self.images.all())  # uses prefetch_related("images") when present
         return next((image for image in images if image.is_primary), images[0] if images else None)

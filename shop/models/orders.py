@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.crypto import get_random_string
 
-from shop.models.catalogue import Product, currency_code
+from shop.models.catalogue import Product, ProductVariant, currency_code
 
 
 def order_reference() -> str:
@@ -57,7 +57,11 @@ class OrderLine(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.SET_NULL, null=True, related_name="order_lines"
     )
-    title = models.CharField(max_length=255)
+    variant = models.ForeignKey(
+        ProductVariant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sku = models.CharField("SKU", max_length=64, blank=True)
+    title = models.CharField(max_length=255, help_text="With the variant, e.g. Shirt (M / Blue).")
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
 

@@ -36,9 +36,10 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
         messages.error(request, "Choose a quantity of at least 1.")
         return redirect(back)
     cart = Cart(request.session)
-    wanted = cart.quantity(product.pk) + form.cleaned_data["quantity"]
+    variant_id = form.cleaned_data["variant"]
+    wanted = cart.quantity(product.pk, variant_id) + form.cleaned_data["quantity"]
     try:
-        product, got = cart.set(product.pk, wanted)
+        line, got = cart.set(product.pk, wanted, variant_id)
     except CartError as error:
         messages.error(request, str(error))
         return redirect(back)
@@ -51,11 +52,9 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
             rail=rail_lead(request, product_id=product.pk),
         )
     if got < wanted:
-        messages.warning(
-            request, f"Only {product.stock} of {product.title} in stock: {got} in your cart."
-        )
+        messages.warning(request, f"Only {line.stock} of {line.name} in stock: {got} in your cart.")
     else:
-        messages.success(request, f"Added {product.title} to your cart.")
+        messages.success(request, f"Added {line.name} to your cart.")
     return redirect(back)
 
 
@@ -63,20 +62,23 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
 def cart_update(request: HttpRequest, product_id: int) -> HttpResponse:
     cart = Cart(request.session)
     form = QuantityForm(request.POST)
+    variant_id = form.cleaned_data["variant"] if form.is_valid() else None
     if "remove" in request.POST or (form.is_valid() and form.cleaned_data["quantity"] == 0):
-        cart.remove(product_id)
+        # A form whose quantity is bad still names the line to remove.
+        variant = request.POST.get("variant", "")
+        cart.remove(product_id, int(variant) if variant.isdigit() else None)
         messages.success(request, "Removed from your cart.")
     elif not form.is_valid():
         messages.error(request, "Choose a quantity from 0 to 99.")
     else:
         wanted = form.cleaned_data["quantity"]
         try:
-            product, got = cart.set(product_id, wanted)
+            line, got = cart.set(product_id, wanted, variant_id)
         except CartError as error:
             messages.error(request, str(error))
         else:
             if got < wanted:
-                messages.warning(request, f"Only {product.stock} of {product.title} in stock.")
+                messages.warning(request, f"Only {line.stock} of {line.name} in stock.")
     return redirect("shop:cart")
 
 

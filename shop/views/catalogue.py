@@ -135,12 +135,16 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     rails = _rails(request, product, filters)
     cart = Cart(request.session)
     ancestors = list(Category.objects.get_ancestors(product.category)) if product.category else []
+    variants = list(product.variants.all())
     return render(
         request,
         "shop/product_detail.html",
         {
             "product": product,
             "images": list(product.images.all()),
+            "variants": variants,
+            "prices_vary": len({v.unit_price for v in variants}) > 1,
+            "chosen_variant": next((v.pk for v in variants if v.stock > 0), None),
             "ancestors": ancestors,
             "attributes": _attributes(product, ancestors),
             **rails,
@@ -149,7 +153,8 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
                 "" if rails["rail"] else _rail_missing(product, filtered=filter_form.active)
             ),
             "filter_query": _filter_query(request.GET),
-            "in_cart": cart.quantity(product.pk),
+            "in_cart": sum(cart.quantity(product.pk, variant.pk) for variant in variants)
+            + cart.quantity(product.pk),
             "quantity_form": QuantityForm(initial={"quantity": 1}),
         },
     )

@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.cart import MAX_LINES
-from shop.models import Order
-from shop.services import OrderError, order_place, order_set_status
-from tests.factories.catalogue import ProductFactory
+from shop.models import Order, ProductVariant
+from shop.services import OrderError, order_place, order_set_status, product_variants_sync
+from tests.factories.catalogue import ProductFactory, ProductVariantFactory
 from tests.factories.orders import CONTACT
 
 pytestmark = pytest.mark.django_db
@@ -398,3 +398,85 @@ def test_another_sessions_checkout_token_does_not_hand_over_its_order(client):
     # Its own page (the one just shown, with a fresh token) places its own order.
     assert checkout(client, full_name="Mallory").status_code == 302
     assert Order.objects.count() == 2
+
+
+@pytest.fixture
+def shirt_in_sizes():
+    """A shirt sold in two sizes of its own price and stock (product_variants_sync as the
+    admin and the import leave it)."""
+    shirt = ProductFactory(title="Linen Shirt", option_names=["Size", "Colour"], colour="Blue")
+    small = ProductVariantFactory(
+        product=shirt, sku="LIN-S", option_values=["S", "Blue"], price="30.00", stock=2
+    )
+    large = ProductVariantFactory(
+        product=shirt, sku="LIN-L", option_values=["L", "Red"], price="35.00", stock=4
+    )
+    product_variants_sync(product=shirt)
+    shirt.refresh_from_db()
+    return shirt, small, large
+
+
+def test_a_product_sold_in_sizes_goes_in_the_cart_as_the_size_chosen(client, shirt_in_sizes):
+    shirt, small, large = shirt_in_sizes
+    page = client.get(reverse("shop:product", args=[shirt.slug])).content.decode()
+    assert "From 30.00 EUR" in page
+    assert re.search(rf'<option value="{small.pk}"[^>]*>S / Blue · 30.00 EUR · only 2 left', page)
+
+    response = add(client, shirt, 1)  # no size chosen
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Choose the size / colour of Linen Shirt you want."]
+    client.post(reverse("shop:cart_add", args=[shirt.pk]), {"quantity": 5, "variant": small.pk})
+    client.post(reverse("shop:cart_add", args=[shirt.pk]), {"quantity": 1, "variant": large.pk})
+    lines = client.get(reverse("shop:cart")).context["lines"]
+    assert [(line.name, line.quantity, line.subtotal) for line in lines] == [
+        ("Linen Shirt (S / Blue)", 2, Decimal("60.00")),  # capped at the size's stock
+        ("Linen Shirt (L / Red)", 1, Decimal("35.00")),
+    ]
+    # Another product's variant is not this one's.
+    other = ProductVariantFactory(sku="OTHER")
+    client.post(reverse("shop:cart_add", args=[shirt.pk]), {"quantity": 1, "variant": other.pk})
+    assert len(client.get(reverse("shop:cart")).context["lines"]) == 2
+
+    client.post(reverse("shop:cart_update", args=[shirt.pk]), {"quantity": 2, "variant": large.pk})
+    response = checkout(client)
+    order = Order.objects.get()
+    assert response.url == reverse("shop:order", args=[order.reference])
+    assert order.total == Decimal("130.00")
+    assert list(order.lines.values_list("title", "sku", "unit_price", "quantity")) == [
+        ("Linen Shirt (S / Blue)", "LIN-S", Decimal("30.00"), 2),
+        ("Linen Shirt (L / Red)", "LIN-L", Decimal("35.00"), 2),
+    ]
+    small.refresh_from_db(), large.refresh_from_db(), shirt.refresh_from_db()
+    assert (small.stock, large.stock, shirt.stock) == (0, 2, 2)
+
+    order_set_status(order=order, status=Order.Status.CANCELLED)
+    small.refresh_from_db(), large.refresh_from_db(), shirt.refresh_from_db()
+    assert (small.stock, large.stock, shirt.stock) == (2, 4, 6)
+
+
+def test_a_size_sold_out_meanwhile_stops_the_order(client, shirt_in_sizes):
+    shirt, small, _ = shirt_in_sizes
+    client.post(reverse("shop:cart_add", args=[shirt.pk]), {"quantity": 2, "variant": small.pk})
+    form = client.get(reverse("shop:checkout")).context["form"]
+    ProductVariant.objects.filter(pk=small.pk).update(stock=1)  # sold while the page was open
+    hidden = {name: form.initial[name] for name in ("checkout_token", "expected_total")}
+    response = client.post(reverse("shop:checkout"), {**CONTACT, **hidden})
+    assert response.url == reverse("shop:cart")
+    assert not Order.objects.exists()
+    assert [str(m) for m in response.wsgi_request._messages] == [
+        "Your order was not placed: only 1 of Linen Shirt (S / Blue) left."
+    ]
+    with pytest.raises(OrderError, match=r"only 1 of Linen Shirt \(S / Blue\) left"):
+        order_place(items={(shirt.pk, small.pk): 2}, contact=CONTACT)
+    with pytest.raises(OrderError, match="Linen Shirt is no longer available"):
+        order_place(items={shirt.pk: 1}, contact=CONTACT)  # a size must be chosen
+
+
+def test_the_colour_filter_finds_a_product_by_any_of_its_variants(client, shirt_in_sizes):
+    shirt, _, _ = shirt_in_sizes
+    ProductFactory(title="Plain Tee", colour="White")
+    shirts = shirt.category
+    listed = client.get(reverse("shop:category", args=[shirts.slug]), {"colour": "Red"})
+    assert [product.title for product in listed.context["page"]] == ["Linen Shirt"]
+    colours = listed.context["filter_form"].fields["colour"]
+    assert {"Blue", "Red", "White"} <= {value for value, _ in colours.choices}

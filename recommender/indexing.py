@@ -16,7 +16,7 @@ from recommender.documents import category_paths, product_fields, product_text
 from recommender.encoders import ImageEncoder, choose_encoder
 from recommender.encoders.preprocessing import PREPROCESSING_VERSION
 from recommender.encoding import IndexOutdated, encoder_for, encoder_load
-from recommender.models import ProductEmbedding, VectorIndex
+from recommender.models import PhotoEmbedding, ProductEmbedding, VectorIndex
 from recommender.shopper_index import index_shopper_space, index_shopper_space_learn
 from recommender.text_index import sparse_vector, text_index_fit
 from shop.models import Product, ProductImage
@@ -67,6 +67,7 @@ def index_build(*, encoder: str | None = None, progress: Progress = None) -> Vec
     with connection.cursor() as cursor:
         # Fresh statistics: without them the planner may scan every row instead of the HNSW.
         cursor.execute(f"ANALYZE {ProductEmbedding._meta.db_table}")
+        cursor.execute(f"ANALYZE {PhotoEmbedding._meta.db_table}")
     return index
 
 
@@ -105,6 +106,64 @@ def product_embeddings_refresh(*, product_ids: Iterable[int], force: bool = Fals
             logger.warning("Not embedding into %s: %s", index, error)
             continue
         _embed(index, encoder, product_ids, force=force)
+
+
+def _embed_other_photos(
+    index: VectorIndex, encoder: ImageEncoder, product_ids: Iterable[int], *, force: bool
+) -> None:
+    """Vectors of these products' photos other than the primary one (``PhotoEmbedding``):
+    new or changed photos encoded, vectors of photos gone (or now primary) deleted."""
+    product_ids = list(product_ids)
+    photos = {
+        photo.pk: photo
+        for photo in ProductImage.objects.filter(product_id__in=product_ids, is_primary=False)
+    }
+    existing = {
+        row.photo_id: row
+        for row in PhotoEmbedding.objects.filter(index=index, product_id__in=product_ids)
+    }
+    PhotoEmbedding.objects.filter(
+        pk__in=[row.pk for photo_id, row in existing.items() if photo_id not in photos]
+    ).delete()
+    todo = [
+        photo
+        for photo in photos.values()
+        if force or getattr(existing.get(photo.pk), "image_sha256", None) != photo.sha256
+    ]
+
+    def photo_bytes():
+        for photo in todo:
+            try:
+                with photo.image.open("rb") as handle:
+                    yield photo.pk, handle.read()
+            except OSError as error:
+                # The product keeps its other photos; the sweep of its primary one reports it.
+                logger.warning("Photo %s of product %s: %s", photo.pk, photo.product_id, error)
+
+    rows = []
+    for batch in encoder.encode_stream(photo_bytes()):
+        for photo_id, vector in zip(batch.keys, batch.vectors, strict=True):
+            photo = photos[photo_id]
+            rows.append(
+                PhotoEmbedding(
+                    index=index,
+                    product_id=photo.product_id,
+                    photo=photo,
+                    image_sha256=photo.sha256,
+                    image=vector,
+                    image_projected=projection.project(vector),
+                )
+            )
+        for photo_id, reason in batch.failures:
+            logger.warning(
+                "Photo %s of product %s: %s", photo_id, photos[photo_id].product_id, reason
+            )
+    PhotoEmbedding.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["index", "photo"],
+        update_fields=["image", "image_projected", "image_sha256"],
+    )
 
 
 def _outdated(row: ProductEmbedding, photo: ProductImage) -> bool:
@@ -181,6 +240,7 @@ def _embed(index: VectorIndex, encoder: ImageEncoder, product_ids: list[int], *,
     for row in rows.values():
         row.image_projected = None if row.image is None else projection.project(row.image)
         row.image_shopper = None if row.image is None or space is None else space.apply(row.image)
+    _embed_other_photos(index, encoder, products, force=force)
     ProductEmbedding.objects.bulk_create(
         rows.values(),
         update_conflicts=True,

@@ -6,7 +6,7 @@ from django.db.models import Q
 from pgvector.django import HalfVectorField, HnswIndex, SparseVectorField, VectorField
 
 from recommender import projection, shopper_space
-from shop.models import Product
+from shop.models import Product, ProductImage
 
 # TF-IDF vocabulary size: text vectors are sparse vectors of this many dimensions.
 TEXT_DIMENSIONS = 1 << 17
@@ -112,6 +112,30 @@ class ProductEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} in {self.index}"
+
+
+class PhotoEmbedding(models.Model):
+    """A product's other photo (a back view, a detail: not its primary one) in one index.
+
+    Search by photo matches a product by the closest of all its photos; rails compare primary
+    photos (``ProductEmbedding``), as measured in docs/evaluation ("Several photos").
+    """
+
+    index = models.ForeignKey(VectorIndex, on_delete=models.CASCADE, related_name="photos")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    photo = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="+")
+    image_sha256 = models.CharField(max_length=64)
+    image = VectorField()  # ranks exactly, like ProductEmbedding.image
+    image_projected = HalfVectorField(dimensions=PROJECTED_DIMENSIONS)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["index", "photo"], name="one_vector_per_photo")
+        ]
+        indexes = [_hnsw("image_projected", "halfvec_cosine_ops", name="photo_projected_hnsw")]
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id} of {self.product_id} in {self.index_id}"
 
 
 class EvaluationRun(models.Model):

@@ -155,14 +155,15 @@ SHOPIFY_HEADER = [
 def write_sample_shopify_catalogue(
     folder: Path,
     *,
-    photo_base_url: str,
+    photo_base_url: str = "",
     products: int = 40,
     photos_per_product: int = 3,
     seed: int = 0,
 ) -> Path:
     """Write ``products`` home goods as a Shopify product export, ``folder/products.csv``, with
     ``photos_per_product`` photos each in ``folder/photos`` (a front view, a turned and nearer
-    view, a close-up of the pattern), given as URLs under ``photo_base_url``; return the CSV.
+    view, a close-up of the pattern), given as URLs under ``photo_base_url`` (without one, as
+    paths beside the file); return the CSV.
 
     Each product has its own pattern and two sizes as variants, so that products look apart
     and a photo search by any of a product's photos has one right answer."""
@@ -182,7 +183,8 @@ def write_sample_shopify_catalogue(
         for position, view in enumerate(views, start=1):
             name = f"{handle}-{position}.jpg"
             view.save(photos / name, quality=88)
-            sources.append(f"{photo_base_url.rstrip('/')}/photos/{name}")
+            base = f"{photo_base_url.rstrip('/')}/" if photo_base_url else ""
+            sources.append(f"{base}photos/{name}")
         price = rng.randrange(12, 90)
         body = (
             f"<p>A {colour.lower()} {noun.lower()}, made to last.</p><ul><li>{category}</li></ul>"

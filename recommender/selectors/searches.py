@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from pgvector import SparseVector
-from pgvector.django import L2Distance, MaxInnerProduct
+from pgvector import HalfVector, SparseVector
+from pgvector.django import CosineDistance, L2Distance, MaxInnerProduct
 
-from recommender import text_model
+from recommender import projection, text_model
 from recommender.documents import COLOUR_TOKEN_PREFIX, colour_token
 from recommender.encoders.preprocessing import Box
 from recommender.encoding import encoder_for
-from recommender.models import TEXT_DIMENSIONS, ProductEmbedding, VectorIndex
+from recommender.models import TEXT_DIMENSIONS, PhotoEmbedding, ProductEmbedding, VectorIndex
 from recommender.selectors.index_status import index_live, shopper_space_get, text_model_get
 from recommender.selectors.ranking import (
     MAX_RESULTS,
@@ -140,7 +140,8 @@ def product_search_by_photo(
             match = results[0].image_score if results else -1.0
         else:
             match = _closest_match(index, image, filters, exclude)
-        return replace(found, results=results, match=match)
+        found = replace(found, results=results, match=match)
+        return _led_by_other_photo(found, index, image, image_alone, (1.0, 0.0), filters, exclude)
     top = _top(index, query, k, image_weight, text_weight, filters, exclude)
     # The first round ranked by the photo alone: its first product is the closest match.
     match = matches[best] if matches else closest[0][1]
@@ -153,7 +154,51 @@ def product_search_by_photo(
     results = _with_products(
         _led_by(lead, top, index, query, image_weight, text_weight)[:k], image_weight, text_weight
     )
-    return replace(found, results=results, match=match)
+    found = replace(found, results=results, match=match)
+    weights = (image_weight, text_weight)
+    return _led_by_other_photo(found, index, image, query, weights, filters, exclude)
+
+
+def _led_by_other_photo(
+    found: PhotoSearch, index, image: np.ndarray, query: _Query, weights, filters, exclude
+) -> PhotoSearch:
+    """``found`` led by the product whose other photo (a back view, a detail) is closer to the
+    shopper's photo than any product's primary photo: a product is matched by the closest of
+    all its photos (catalogue with three photos per product: docs/evaluation, "Several
+    photos")."""
+    other = _closest_other_photo(index, image, filters, exclude)
+    if not found.results or other is None or other[1] <= found.match:
+        return found
+    product_id, cosine = other
+    lead = next((r for r in found.results if r.product.pk == product_id), None)
+    if lead is None:
+        rows = _scored(index, query, [product_id], *weights)
+        lead = next(iter(_with_products(rows, *weights)), None)
+    if lead is None:  # not in the index yet
+        return found
+    rest = [r for r in found.results if r.product.pk != product_id]
+    return replace(found, results=[lead, *rest][: len(found.results)], match=cosine)
+
+
+def _closest_other_photo(index, image: np.ndarray, filters, exclude) -> tuple[int, float] | None:
+    """(product id, image cosine) of the other photo (not a primary one) closest to ``image``:
+    the HNSW index proposes, the full vectors decide."""
+    proposals = (
+        PhotoEmbedding.objects.filter(
+            filters.as_q(prefix="product__"), index=index, product__is_active=True
+        )
+        .exclude(product_id=exclude)
+        .order_by(CosineDistance("image_projected", HalfVector(projection.project(image))))
+        .values_list("product_id", "image")[: settings.RECOMMENDER_CANDIDATES]
+    )
+    query = np.asarray(image, dtype=np.float32)
+    query = query / (np.linalg.norm(query) or 1.0)
+    best = None
+    for product_id, vector in proposals:
+        cosine = float(vector @ query / (np.linalg.norm(vector) or 1.0))  # numpy from pgvector
+        if best is None or cosine > best[1]:
+            best = (product_id, cosine)
+    return best
 
 
 # A weak match (a close-up, a cluttered room: the closest product's image cosine below this) says

@@ -27,7 +27,7 @@ from recommender.quality.progress import StageProgress, stage_counter
 from recommender.quality.shopper_search import DEFAULT_SHOPPER_QUERIES, product_photos, run_shopper
 from recommender.selectors import index_live, product_list_by_photo, product_list_similar
 from recommender.selectors.searches import PHOTO_FEEDBACK_NEIGHBOURS, PHOTO_FEEDBACK_SHARPNESS
-from shop.models import Product
+from shop.models import Product, ProductImage
 
 DEFAULT_QUERIES = 2000
 
@@ -77,6 +77,30 @@ def run_photo(
     return results
 
 
+def run_other_photos(
+    sample: Sequence[int], *, progress: Callable[[int], None] | None = None
+) -> dict:
+    """Search by each of the sample's other photos (a back view, a detail: not the primary
+    one), the product not excluded: is that product found first, or in the top 10? Empty for a
+    catalogue of one photo per product."""
+    photos = ProductImage.objects.filter(
+        product_id__in=list(sample), is_primary=False, product__is_active=True
+    ).order_by("product_id", "position", "pk")
+    first = top = count = 0
+    for image in photos.iterator():
+        with image.image.open("rb") as handle:
+            photo = handle.read()
+        found = [r.product.pk for r in product_list_by_photo(photo=photo, k=K)]
+        count += 1
+        first += found[:1] == [image.product_id]
+        top += image.product_id in found
+        if progress:
+            progress(1)
+    if not count:
+        return {}
+    return {"queries": count, "hit@1": first / count, f"hit@{K}": top / count}
+
+
 LOOK_BATCH = 500  # photos read at a time
 
 
@@ -102,9 +126,11 @@ def evaluate(
     progress: StageProgress | None = None,
 ) -> dict:
     """Both tasks on the catalogue in the database: ``{"rail", "photo", "config"}``, each with
-    its label and look metrics; search by shopper-like photos of the first ``shopper_queries``
-    sampled products (``"shopper"`` by kind, ``"shopper_examples"``; 0 leaves it out); and with
-    ``experiments`` the report's sweeps and maps (``"weights"``, ``"pca"``, ``"maps"``).
+    its label and look metrics; search by the sampled products' other photos where they have
+    several (``"other_photos"``: exact item first and in the top 10); search by shopper-like
+    photos of the first ``shopper_queries`` sampled products (``"shopper"`` by kind,
+    ``"shopper_examples"``; 0 leaves it out); and with ``experiments`` the report's sweeps and
+    maps (``"weights"``, ``"pca"``, ``"maps"``).
 
     Raises ``EvaluationError`` when there is nothing to evaluate.
     """
@@ -131,6 +157,11 @@ def evaluate(
     looks = product_looks(sorted(shown), progress=stage_counter(progress, "looks", len(shown)))
     for task, pairs in answers.items():
         figures[task] |= look_score(pairs, looks).as_dict()
+    others = ProductImage.objects.filter(product_id__in=sample, is_primary=False).count()
+    if others:
+        figures["other_photos"] = run_other_photos(
+            sample, progress=stage_counter(progress, "other photos", others)
+        )
     if shopper_queries:
         figures["shopper"], figures["shopper_examples"] = run_shopper(
             sample[:shopper_queries], truths, seed=seed, progress=progress

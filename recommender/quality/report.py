@@ -64,6 +64,7 @@ def _render(figures: dict) -> str:
         f"{escape(str(config['encoder']))} {escape(str(config['encoder_version']))}, measured "
         f"{escape(str(config['measured_at']))}. Latency in ms, through the shop's own code.</p>",
         _headline(figures),
+        _other_photos(figures),
         _shopper(figures),
     ]
     if "experiments" in figures:
@@ -100,6 +101,19 @@ def _headline(figures: dict) -> str:
         "<p>Look metrics from the photos' pixels, never labels: colour_agreement is the share "
         f"of the top 10 whose dominant colour is within CIEDE2000 {COLOUR_MATCH_DELTA_E:g} of "
         "the query's; shape_agreement the mean overlap of their silhouettes.</p>"
+    )
+
+
+def _other_photos(figures: dict) -> str:
+    others = figures.get("other_photos")
+    if not others:
+        return ""
+    return (
+        "<table><caption>Search by a product's other photos</caption>"
+        "<tr><th>queries</th><th>the product first (hit@1)</th><th>in the top 10</th></tr>"
+        f"<tr><td>{others['queries']}</td>{_cell(others['hit@1'])}{_cell(others['hit@10'])}"
+        "</tr></table><p>Each photo of a sampled product other than its primary one (a back "
+        "view, a detail) searched by photo, the product itself not excluded.</p>"
     )
 
 

@@ -2,7 +2,11 @@
 format: every photo is embedded, search by any of a product's photos finds it first, and the
 rails and the text model work from the catalogue's own categories."""
 
+import json
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 
 from recommender.models import PhotoEmbedding, ProductEmbedding
 from recommender.selectors import product_list_by_photo, product_list_similar
@@ -63,3 +67,25 @@ def test_rails_and_words_come_from_the_catalogues_own_categories(home_goods):
     vocabulary = index.text_model["vocabulary"]
     assert {"mug", "vase", "lamp", "cushion", "bowl", "kitchen", "lighting"} <= set(vocabulary)
     assert f"category:{mug.category_id}" in index.text_model["fields"]
+
+
+def test_evaluate_reports_search_by_other_photos(home_goods, tmp_path):
+    out = StringIO()
+    call_command(
+        "evaluate",
+        "--queries",
+        "10",
+        "--skip-experiments",
+        "--shopper-queries",
+        "0",
+        "--json",
+        tmp_path / "figures.json",
+        "--report",
+        tmp_path / "report.html",
+        stdout=out,
+    )
+    figures = json.loads((tmp_path / "figures.json").read_text())["other_photos"]
+    assert figures["queries"] == 20  # the 10 sampled products' two other photos each
+    assert figures["hit@1"] >= 0.95 and figures["hit@10"] == 1.0
+    assert f"other photos: hit@1 {figures['hit@1']:.3f}" in out.getvalue()
+    assert "Search by a product's other photos" in (tmp_path / "report.html").read_text()

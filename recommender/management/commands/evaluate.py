@@ -96,6 +96,11 @@ class Command(BaseCommand):
         for task in ("rail", "photo"):
             row = ", ".join(f"{name} {figures[task][name]:.3f}" for name in METRICS)
             self.stdout.write(f"{task}: {row}")
+        if others := figures.get("other_photos"):
+            self.stdout.write(
+                f"other photos: hit@1 {others['hit@1']:.3f}, hit@10 {others['hit@10']:.3f} "
+                f"({others['queries']} photos)"
+            )
         for kind, figures_of_kind in figures.get("shopper", {}).items():
             if not figures_of_kind:
                 continue  # no product of the sample could be photographed (no photos)

@@ -11,7 +11,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from recommender.models import ProductEmbedding, VectorIndex
+from recommender.models import PhotoEmbedding, ProductEmbedding, VectorIndex
 from recommender.selectors import index_live
 from shop.models import Product, ProductImage
 
@@ -61,4 +61,13 @@ def products_needing_embedding() -> list[int]:
         )
         .values_list("product_id", flat=True)
     )
-    return sorted({*missing, *behind})
+    # Other photos (not primary) without a vector of their bytes, added before the grace.
+    indexed = PhotoEmbedding.objects.filter(
+        index=index, photo=OuterRef("pk"), image_sha256=OuterRef("sha256")
+    )
+    others_behind = (
+        ProductImage.objects.filter(is_primary=False, created_at__lt=timezone.now() - SWEEP_GRACE)
+        .exclude(Exists(indexed))
+        .values_list("product_id", flat=True)
+    )
+    return sorted({*missing, *behind, *others_behind})

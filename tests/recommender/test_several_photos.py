@@ -3,14 +3,17 @@ format: every photo is embedded, search by any of a product's photos finds it fi
 rails and the text model work from the catalogue's own categories."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from recommender.models import PhotoEmbedding, ProductEmbedding
 from recommender.selectors import product_list_by_photo, product_list_similar
 from recommender.services import index_build, product_embeddings_refresh
+from recommender.sweep import SWEEP_GRACE, products_needing_embedding
 from shop.models import Product
 from shop.sample_catalogue import write_sample_shopify_catalogue
 from shop.services import catalogue_import
@@ -89,3 +92,15 @@ def test_evaluate_reports_search_by_other_photos(home_goods, tmp_path):
     assert figures["hit@1"] >= 0.95 and figures["hit@10"] == 1.0
     assert f"other photos: hit@1 {figures['hit@1']:.3f}" in out.getvalue()
     assert "Search by a product's other photos" in (tmp_path / "report.html").read_text()
+
+
+def test_the_sweep_catches_another_photo_whose_vector_was_missed(home_goods):
+    index, _ = home_goods
+    vase = Product.objects.get(external_id="black-vase-1")
+    assert products_needing_embedding() == []
+    PhotoEmbedding.objects.filter(index=index, product=vase).delete()  # its event was lost
+    assert products_needing_embedding() == []  # within the grace, its message may be queued
+    vase.images.update(created_at=timezone.now() - SWEEP_GRACE - timedelta(minutes=1))
+    assert products_needing_embedding() == [vase.pk]
+    product_embeddings_refresh(product_ids=[vase.pk])
+    assert products_needing_embedding() == []

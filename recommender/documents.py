@@ -1,6 +1,9 @@
 """A product as text for the text model: the one module that knows which catalogue fields feed
-it (title, description, category path, colour, gender, usage, season) and which exact facts
-(category, colour) become field tokens."""
+it (title, description, category path, colour, gender, usage, season, and the values of
+whatever attributes the catalogue has: a vendor, tags, a material) and which exact facts
+(category, colour) become field tokens. Every field but the title is optional: a catalogue of
+home goods or food has no gender or season, and its words come from its own categories and
+attributes."""
 
 from __future__ import annotations
 
@@ -21,8 +24,17 @@ def product_text(product: Product, category_names: dict[int, list[str]] | None =
         product.gender,
         product.usage,
         product.season,
+        *_attribute_values(product.attributes),
     ]
     return " ".join(field for field in fields if field)
+
+
+def _attribute_values(attributes) -> list[str]:
+    """The words of free-form attributes: their values (text or numbers), not their names
+    ("Vendor", "material" would be shared by every product that has them)."""
+    if not isinstance(attributes, dict):
+        return []
+    return [str(v) for v in attributes.values() if isinstance(v, str | int | float)]
 
 
 # Colour values that say nothing: products "of colour NA" are not alike.

@@ -37,9 +37,15 @@ class ProductFilterForm(forms.Form):
     )
     in_stock = forms.BooleanField(label="In stock only", required=False)
 
-    def __init__(self, *args, colours: list[str] = (), **kwargs):
+    def __init__(
+        self, *args, colours: list[str] = (), genders: list[str] = Gender.values, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.fields["colour"].choices = [("", "Any"), *((c, c) for c in colours)]
+        if genders:
+            self.fields["gender"].choices = [("", "Any"), *((g, g) for g in genders)]
+        else:  # a catalogue without genders (home goods, food) shows no gender menu
+            del self.fields["gender"]
 
     def clean(self):
         data = super().clean()

@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
 
-from shop.models import Category, Product, ProductVariant
+from shop.models import Category, Gender, Product, ProductVariant
 from shop.search import query_alternatives, query_correct, query_normalise
 
 # Each product's search document, kept by the database (shop/migrations/0006): title and
@@ -56,7 +56,7 @@ class ProductFilters:
 
 
 NO_FILTERS = ProductFilters()
-COLOUR_CHOICES_SECONDS = 300
+FILTER_CHOICES_SECONDS = 300
 
 SORTS = {
     "new": ("-created_at", "-id"),
@@ -189,7 +189,7 @@ def category_menu() -> list[tuple[str, str]]:
     def menu():
         return [(category.name, category.slug) for category in category_top()]
 
-    return cache.get_or_set("shop:category-menu", menu, COLOUR_CHOICES_SECONDS)
+    return cache.get_or_set("shop:category-menu", menu, FILTER_CHOICES_SECONDS)
 
 
 def category_children(*, category: Category) -> list[Category]:
@@ -214,16 +214,23 @@ def _with_counts(categories: list[Category], *, path_length: int) -> list[Catego
     return sorted(held, key=lambda category: (-category.product_count, category.name))
 
 
-def colour_choices() -> list[str]:
-    """Colours of active products, for filter menus; a few minutes stale at most."""
+def filter_choices() -> dict[str, list[str]]:
+    """What the filter menus offer: the colours of active products (their variants' too) and
+    their genders (none in a shop that sells no clothes: no gender menu). A few minutes stale
+    at most."""
 
-    def colours():
-        own = Product.objects.filter(is_active=True).exclude(colour="").values_list("colour")
+    def choices():
+        active = Product.objects.filter(is_active=True)
+        own = active.exclude(colour="").values_list("colour")
         of_variants = (
             ProductVariant.objects.filter(product__is_active=True)
             .exclude(colour="")
             .values_list("colour")
         )
-        return sorted({colour for (colour,) in own.union(of_variants)})
+        genders = set(active.exclude(gender="").values_list("gender", flat=True).distinct())
+        return {
+            "colours": sorted({colour for (colour,) in own.union(of_variants)}),
+            "genders": [gender for gender in Gender.values if gender in genders],
+        }
 
-    return cache.get_or_set("shop:colour-choices", colours, COLOUR_CHOICES_SECONDS)
+    return cache.get_or_set("shop:filter-choices", choices, FILTER_CHOICES_SECONDS)

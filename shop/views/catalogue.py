@@ -37,7 +37,7 @@ from shop.models import Category, Product
 from shop.selectors import (
     category_children,
     category_top,
-    colour_choices,
+    filter_choices,
     product_get_storefront,
     product_list_storefront,
     product_search_storefront,
@@ -86,7 +86,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def _product_list(request, *, title, extra, category=None, search=""):
-    filter_form = ProductFilterForm(request.GET, colours=colour_choices())
+    filter_form = ProductFilterForm(request.GET, **filter_choices())
     filters = filter_form.filters(category)
     sort = SortForm(request.GET).value(default="relevance" if search else "new")
     if search:
@@ -128,7 +128,7 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     product = product_get_storefront(slug=slug)
     if product is None:
         raise Http404("No such product")
-    filter_form = ProductFilterForm(request.GET, colours=colour_choices())
+    filter_form = ProductFilterForm(request.GET, **filter_choices())
     filters = filter_form.filters()
     shopper_event_record(request, kind="view", product_id=product.pk)
     rail_click_record(request, product_id=product.pk)

@@ -17,7 +17,7 @@ from recommender.selectors import (
 )
 from shop.forms import PhotoSearchForm, ProductFilterForm
 from shop.photo_search_limit import photo_search_limit_exceeded
-from shop.selectors import colour_choices
+from shop.selectors import filter_choices
 from shop.views.catalogue import RAIL_SIZE
 
 PHOTO_RESULTS = 24
@@ -39,9 +39,7 @@ def photo_search(request: HttpRequest) -> HttpResponse:
     # PHOTO_SEARCH_RATE per client address, counting photos rather than each crop nudge
     # (shop/photo_search_limit.py).
     retry_after = posted and photo_search_limit_exceeded(request)
-    filter_form = ProductFilterForm(
-        request.POST if posted else request.GET, colours=colour_choices()
-    )
+    filter_form = ProductFilterForm(request.POST if posted else request.GET, **filter_choices())
     # Over the limit the photo is not decoded: the page comes back with the message.
     form = (
         PhotoSearchForm(request.POST, request.FILES)

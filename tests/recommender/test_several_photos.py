@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from recommender.models import PhotoEmbedding, ProductEmbedding
@@ -69,6 +70,7 @@ def test_rails_and_words_come_from_the_catalogues_own_categories(home_goods):
     assert [similar.product.category.name for similar in rail].count("Mugs") >= 2
     vocabulary = index.text_model["vocabulary"]
     assert {"mug", "vase", "lamp", "cushion", "bowl", "kitchen", "lighting"} <= set(vocabulary)
+    assert "vitrine" in vocabulary  # only in the Vendor attribute: attributes' values count
     assert f"category:{mug.category_id}" in index.text_model["fields"]
 
 
@@ -104,3 +106,11 @@ def test_the_sweep_catches_another_photo_whose_vector_was_missed(home_goods):
     assert products_needing_embedding() == [vase.pk]
     product_embeddings_refresh(product_ids=[vase.pk])
     assert products_needing_embedding() == []
+
+
+def test_a_shop_without_genders_shows_no_gender_filter(home_goods, client):
+    mugs = Product.objects.get(external_id="black-mug-0").category
+    page = client.get(reverse("shop:category", args=[mugs.slug]))
+    assert "gender" not in page.context["filter_form"].fields
+    assert "Gender" not in page.content.decode()
+    assert "Colour" in page.content.decode()

@@ -34,6 +34,14 @@ def product_changes_queue(*, product_ids: Iterable[int]) -> None:
     )
 
 
+def product_photo_changes_queue(*, product_ids: Iterable[int]) -> None:
+    """Products' photos changed (and nothing else): queue their embedding, after commit."""
+    product_ids = sorted(set(product_ids))
+    for start in range(0, len(product_ids), tasks.EMBED_TASK_SIZE):
+        batch = product_ids[start : start + tasks.EMBED_TASK_SIZE]
+        transaction.on_commit(lambda batch=batch: enqueue(tasks.embed_products, batch))
+
+
 def products_reembed(*, product_ids: list[int]) -> int:
     """Queue these products to be encoded again even if their photo did not change."""
     for start in range(0, len(product_ids), tasks.EMBED_TASK_SIZE):

@@ -18,6 +18,8 @@ from shop.models import Product
 
 # Products were created or changed (photos, words, fields). Sent with ``product_ids``.
 products_changed = Signal()
+# Only products' photos changed (fetched from a catalogue's URLs): their words did not.
+product_photos_changed = Signal()
 
 
 def product_changes_announce(*, product_ids: Iterable[int]) -> None:
@@ -28,4 +30,14 @@ def product_changes_announce(*, product_ids: Iterable[int]) -> None:
         transaction.on_commit(
             # Robust: a failing listener is logged (django.dispatch) and the others still hear.
             lambda: products_changed.send_robust(sender=Product, product_ids=product_ids)
+        )
+
+
+def product_photo_changes_announce(*, product_ids: Iterable[int]) -> None:
+    """Announce ``product_photos_changed`` once the current transaction commits (at once
+    outside one)."""
+    product_ids = sorted(set(product_ids))
+    if product_ids:
+        transaction.on_commit(
+            lambda: product_photos_changed.send_robust(sender=Product, product_ids=product_ids)
         )

@@ -5,10 +5,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from shop.photo_fetch import PhotoFetchError
 from shop.services.photo_sources import (
-    photo_source_fail,
-    photo_source_fetch,
+    photo_sources_fail,
+    photo_sources_fetch,
     photo_sources_pending_queue,
 )
 
@@ -22,19 +21,23 @@ PHOTO_FETCH_RETRIES = 4
     autoretry_for=(OperationalError, InterfaceError),
     max_retries=PHOTO_FETCH_RETRIES,
     # A server that trickles its headers byte by byte is cut off here.
-    soft_time_limit=settings.SHOP_PHOTO_FETCH_DEADLINE + 15,
-    time_limit=settings.SHOP_PHOTO_FETCH_DEADLINE + 30,
+    soft_time_limit=settings.SHOP_PHOTO_FETCH_DEADLINE * 2 + 30,
+    time_limit=settings.SHOP_PHOTO_FETCH_DEADLINE * 2 + 60,
 )
-def fetch_product_photo(self, source_id: int) -> None:
+def fetch_product_photos(self, source_ids: list[int]) -> None:
+    """Fetch these photos; those whose server is down for now are tried again with backoff
+    (30 s, 60 s, 120 s, 240 s), then reported."""
     last_attempt = self.request.retries >= PHOTO_FETCH_RETRIES
     try:
-        photo_source_fetch(source_id=source_id, last_attempt=last_attempt)
+        again = photo_sources_fetch(source_ids=source_ids, last_attempt=last_attempt)
     except SoftTimeLimitExceeded:
-        photo_source_fail(source_id=source_id, reason="the photo's server took too long")
-    except PhotoFetchError as error:  # temporary: the server may be back later
+        photo_sources_fail(source_ids=source_ids, reason="the photo's server took too long")
+        return
+    if again:
         raise self.retry(
-            exc=error, countdown=settings.SHOP_PHOTO_FETCH_RETRY_SECONDS * 2**self.request.retries
-        ) from None
+            args=[again],
+            countdown=settings.SHOP_PHOTO_FETCH_RETRY_SECONDS * 2**self.request.retries,
+        )
 
 
 @shared_task

@@ -252,9 +252,9 @@ def _write_batch(rows, photos, default_stock, report, saved_files, categories) -
     ProductVariant.objects.bulk_update(changes.variants_changed, ["sku", *VARIANT_FIELDS])
     ProductVariant.objects.bulk_create(changes.variants_created)
     product_images_order(product_ids=changes.photos_of)
-    to_fetch = [source.pk for source in changes.sources_created + changes.sources_requeued]
+    to_fetch = changes.sources_created + changes.sources_requeued
     report.photos_to_fetch += len(to_fetch)
-    photo_sources_fetch_queue(source_ids=to_fetch)
+    photo_sources_fetch_queue(sources=to_fetch)
     # Embedding happens in batches on the workers, after this batch commits.
     product_changes_announce(product_ids=announced)
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.broker import enqueue
-from shop.events import product_changes_announce
+from shop.events import product_photo_changes_announce
 from shop.images import InvalidImage, check_image
 from shop.models import ProductPhotoSource
 from shop.photo_fetch import FetchLimits, PhotoFetchError, photo_fetch
@@ -19,16 +19,29 @@ from shop.photo_fetch import FetchLimits, PhotoFetchError, photo_fetch
 logger = logging.getLogger(__name__)
 
 
-def photo_sources_fetch_queue(*, source_ids: Iterable[int]) -> None:
-    """Queue a fetch of each source once the current transaction commits. A message that
-    cannot be sent is caught up by ``photo_sources_pending_queue`` (beat)."""
-    from shop.tasks import fetch_product_photo  # the tasks call these services
+# Photos per task: a few products' worth, so that their embedding is one batch too (a task per
+# photo spent more on messages than on photos: bench/README.md, "Shopify import").
+PHOTO_FETCH_TASK_SIZE = 24
 
-    source_ids = sorted(set(source_ids))
-    if source_ids:
-        transaction.on_commit(
-            lambda: [enqueue(fetch_product_photo, source_id) for source_id in source_ids]
-        )
+
+def photo_sources_fetch_queue(*, sources: Iterable[ProductPhotoSource]) -> None:
+    """Queue the fetch of these sources once the current transaction commits, a few products'
+    photos per task, each product's photos in one task. A message that cannot be sent is
+    caught up by ``photo_sources_pending_queue`` (beat)."""
+    from shop.tasks import fetch_product_photos  # the tasks call these services
+
+    by_product: dict[int, list[int]] = {}
+    for source in sources:
+        by_product.setdefault(source.product_id, []).append(source.pk)
+    batches, batch = [], []
+    for source_ids in by_product.values():
+        if batch and len(batch) + len(source_ids) > PHOTO_FETCH_TASK_SIZE:
+            batches.append(batch)
+            batch = []
+        batch += source_ids
+    batches += [batch] if batch else []
+    for batch in batches:
+        transaction.on_commit(lambda batch=batch: enqueue(fetch_product_photos, batch))
 
 
 def photo_sources_pending_queue(*, older_than_seconds: int) -> int:
@@ -38,9 +51,9 @@ def photo_sources_pending_queue(*, older_than_seconds: int) -> int:
     pending = ProductPhotoSource.objects.filter(status=ProductPhotoSource.Status.PENDING).filter(
         product__updated_at__lt=cutoff
     )
-    source_ids = list(pending.values_list("pk", flat=True))
-    photo_sources_fetch_queue(source_ids=source_ids)
-    return len(source_ids)
+    sources = list(pending.only("pk", "product_id"))
+    photo_sources_fetch_queue(sources=sources)
+    return len(sources)
 
 
 def fetch_limits() -> FetchLimits:
@@ -54,57 +67,70 @@ def fetch_limits() -> FetchLimits:
     )
 
 
-def photo_source_fetch(*, source_id: int, last_attempt: bool = True) -> ProductPhotoSource | None:
-    """Fetch, check and store one source's photo. Idempotent: a fetched source is left alone.
+def photo_sources_fetch(*, source_ids: Iterable[int], last_attempt: bool = True) -> list[int]:
+    """Fetch, check and store these sources' photos; returns the ids that failed for now (a
+    server down, a timeout), to try again, unless ``last_attempt``, which marks them failed.
 
     A refusal (private address, too large, not an image...) marks the source failed with its
-    reason; a temporary failure (server down, timeout) is raised as ``PhotoFetchError`` for the
-    task to retry, and marked failed only on the ``last_attempt``.
+    reason. Idempotent: a fetched source is left alone. The products whose photos were stored
+    are announced once, together (their embedding is one batch).
     """
+    sources = ProductPhotoSource.objects.filter(
+        pk__in=list(source_ids), status__in=PENDING_OR_FAILED
+    ).select_related("product")
+    limits = fetch_limits()
+    stored, again = [], []
+    for source in sources:
+        try:
+            photo = check_image(photo_fetch(source.url, limits))
+        except PhotoFetchError as error:
+            if error.temporary and not last_attempt:
+                again.append(source.pk)
+            else:
+                _failed(source, str(error))
+            continue
+        except InvalidImage as error:
+            _failed(source, f"not a usable image: {error}")
+            continue
+        if _store(source, photo):
+            stored.append(source.product_id)
+    product_photo_changes_announce(product_ids=stored)
+    return again
+
+
+PENDING_OR_FAILED = [ProductPhotoSource.Status.PENDING, ProductPhotoSource.Status.FAILED]
+
+
+@transaction.atomic
+def _store(source: ProductPhotoSource, photo) -> bool:
+    """Store ``photo`` as ``source``'s product photo at its place; False when another delivery
+    of the same message stored it first."""
     from shop.services.catalogue import product_image_store, product_images_order
 
-    source = ProductPhotoSource.objects.filter(pk=source_id).select_related("product").first()
-    if source is None or source.status == ProductPhotoSource.Status.FETCHED:
-        return source  # deleted by a later import, or done by an earlier delivery
-    try:
-        photo = check_image(photo_fetch(source.url, fetch_limits()))
-    except PhotoFetchError as error:
-        if error.temporary and not last_attempt:
-            raise
-        return _failed(source, str(error))
-    except InvalidImage as error:
-        return _failed(source, f"not a usable image: {error}")
-    with transaction.atomic():
-        locked = ProductPhotoSource.objects.select_for_update().filter(pk=source.pk).first()
-        if locked is None or locked.status == ProductPhotoSource.Status.FETCHED:
-            return locked
-        image = product_image_store(
-            product=source.product,
-            photo=photo,
-            alt_text=locked.alt_text,
-            position=locked.position,
-        )
-        image.is_primary = False  # decided below, among the product's photos
-        image.save()
-        locked.image, locked.status, locked.reason = image, ProductPhotoSource.Status.FETCHED, ""
-        locked.attempted_at = timezone.now()
-        locked.save(update_fields=["image", "status", "reason", "attempted_at"])
-        product_images_order(product_ids=[locked.product_id])
-        product_changes_announce(product_ids=[locked.product_id])
-    return locked
+    locked = ProductPhotoSource.objects.select_for_update().filter(pk=source.pk).first()
+    if locked is None or locked.status == ProductPhotoSource.Status.FETCHED:
+        return False
+    image = product_image_store(
+        product=source.product, photo=photo, alt_text=locked.alt_text, position=locked.position
+    )
+    image.is_primary = False  # decided below, among the product's photos
+    image.save()
+    locked.image, locked.status, locked.reason = image, ProductPhotoSource.Status.FETCHED, ""
+    locked.attempted_at = timezone.now()
+    locked.save(update_fields=["image", "status", "reason", "attempted_at"])
+    product_images_order(product_ids=[locked.product_id])
+    return True
 
 
-def photo_source_fail(*, source_id: int, reason: str) -> None:
-    """Mark a source that is not fetched yet as failed, with ``reason`` for the admin."""
-    ProductPhotoSource.objects.filter(pk=source_id).exclude(
+def photo_sources_fail(*, source_ids: Iterable[int], reason: str) -> None:
+    """Mark the sources not fetched yet as failed, with ``reason`` for the admin."""
+    ProductPhotoSource.objects.filter(pk__in=list(source_ids)).exclude(
         status=ProductPhotoSource.Status.FETCHED
     ).update(
         status=ProductPhotoSource.Status.FAILED, reason=reason[:300], attempted_at=timezone.now()
     )
 
 
-def _failed(source: ProductPhotoSource, reason: str) -> ProductPhotoSource:
+def _failed(source: ProductPhotoSource, reason: str) -> None:
     logger.info("Photo %s of product %s failed: %s", source.url, source.product_id, reason)
-    photo_source_fail(source_id=source.pk, reason=reason)
-    source.refresh_from_db()
-    return source
+    photo_sources_fail(source_ids=[source.pk], reason=reason)

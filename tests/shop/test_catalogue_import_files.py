@@ -3,15 +3,17 @@
 several photos per product, variants kept in step with the file, hostile files."""
 
 import hashlib
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from shop.models import Product, ProductImage, ProductPhotoSource, ProductVariant
 from shop.sample_catalogue import write_sample_shopify_catalogue
 from shop.services import catalogue_import
-from shop.tasks import fetch_product_photo
+from shop.tasks import fetch_pending_photos, fetch_product_photos
 from tests.factories.catalogue import ProductImageFactory, jpeg_bytes
 from tests.shop.photo_server import PhotoServer
 from tests.shop.test_catalogue_formats import SHOPIFY_HEADER
@@ -40,13 +42,14 @@ def import_file(path, capture, **options):
 
 
 def run_photo_fetches(memory_queue) -> int:
-    """Run the photo fetches the import queued, as a worker would; returns how many."""
+    """Run the photo fetches the import queued, as a worker would; returns how many photos."""
     count = 0
     while memory_queue.qsize():
         message = memory_queue.get(block=False)
-        if message.headers["task"] == fetch_product_photo.name:
-            fetch_product_photo.apply(args=message.payload[0])
-            count += 1
+        if message.headers["task"] == fetch_product_photos.name:
+            (source_ids,) = message.payload[0]
+            fetch_product_photos.apply(args=[source_ids])
+            count += len(source_ids)
     return count
 
 
@@ -305,3 +308,41 @@ def test_an_export_with_photos_served_as_paths_needs_the_shops_address(tmp_path,
     with pytest.raises(CommandError, match="give the shop's address"):
         call_command("export_catalogue", "--output", exports / "out.csv")
     assert list(exports.iterdir()) == []  # no half-written file
+
+
+def test_fetched_photos_are_embedded_in_batches_without_refitting_the_words(
+    tmp_path, photo_server, memory_queue, django_capture_on_commit_callbacks
+):
+    csv_path = write_sample_shopify_catalogue(
+        tmp_path / "catalogue", photo_base_url=photo_server.base, products=10
+    )
+    import_file(csv_path, django_capture_on_commit_callbacks)
+    queued = [memory_queue.get(block=False) for _ in range(memory_queue.qsize())]
+    fetches = [m.payload[0][0] for m in queued if m.headers["task"] == fetch_product_photos.name]
+    assert [len(batch) for batch in fetches] == [24, 6]  # 30 photos, a product's together
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for batch in fetches:
+            fetch_product_photos.apply(args=[batch])
+    sent = [memory_queue.get(block=False) for _ in range(memory_queue.qsize())]
+    assert [m.headers["task"] for m in sent] == ["recommender.tasks.embed_products"] * 2
+    assert sorted(pid for m in sent for pid in m.payload[0][0]) == sorted(
+        Product.objects.values_list("pk", flat=True)
+    )
+
+
+def test_photos_whose_fetch_was_never_queued_are_queued_by_the_hourly_sweep(
+    tmp_path, photo_server, memory_queue, django_capture_on_commit_callbacks, settings
+):
+    csv_path = write_sample_shopify_catalogue(
+        tmp_path / "catalogue", photo_base_url=photo_server.base, products=2
+    )
+    catalogue_import(path=csv_path)  # its commit callbacks never run: the messages are lost
+    assert memory_queue.qsize() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert fetch_pending_photos() == 0  # too recent: their messages may still be queued
+        long_ago = timezone.now() - timedelta(seconds=settings.SHOP_PHOTO_FETCH_SWEEP_SECONDS + 1)
+        Product.objects.update(updated_at=long_ago)
+        assert fetch_pending_photos() == 6
+    assert run_photo_fetches(memory_queue) == 6
+    assert ProductImage.objects.count() == 6

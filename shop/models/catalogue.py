@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.fields.files import ImageFieldFile
 from treebeard.mp_tree import MP_Node
 
@@ -120,6 +120,9 @@ class Product(models.Model):
     )
     option_names = models.JSONField(
         default=list,
+        # In the database too: code from before this field (a deploy's old processes, older
+        # migrations' states) inserts products without it.
+        db_default=Value([], output_field=models.JSONField()),
         blank=True,
         validators=[option_names_validate],
         help_text='What the variants differ by, in order, e.g. ["Size", "Colour"].',

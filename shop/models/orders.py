@@ -60,7 +60,7 @@ class OrderLine(models.Model):
     variant = models.ForeignKey(
         ProductVariant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    sku = models.CharField("SKU", max_length=64, blank=True)
+    sku = models.CharField("SKU", max_length=64, blank=True, db_default="")
     title = models.CharField(max_length=255, help_text="With the variant, e.g. Shirt (M / Blue).")
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])

@@ -10,7 +10,7 @@ from shop.models import Order, OrderLine
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
-    fields = ["product", "title", "unit_price", "quantity", "subtotal"]
+    fields = ["product", "title", "sku", "unit_price", "quantity", "subtotal"]
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -42,6 +42,13 @@ def thumbnail(image: ProductImage, width: int) -> Thumbnail:
     return Thumbnail(default_storage.url(name), *size)
 
 
+def thumbnails_make(image: ProductImage) -> None:
+    """Every width of ``image``'s thumbnails now (a worker storing a fetched photo), so that
+    the first shopper to see it does not wait for them."""
+    for width in WIDTHS:
+        thumbnail(image, width)
+
+
 def thumbnail_name(photo_name: str, width: int) -> str:
     return str(PurePosixPath("thumbs", f"w{width}", photo_name).with_suffix(".webp"))
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 from config.broker import enqueue
 from shop.events import product_photo_changes_announce
 from shop.images import InvalidImage, check_image
-from shop.models import ProductPhotoSource
+from shop.models import ProductImage, ProductPhotoSource
 from shop.photo_fetch import FetchLimits, PhotoFetchError, photo_fetch
+from shop.thumbnails import thumbnails_make
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ def photo_sources_fetch(*, source_ids: Iterable[int], last_attempt: bool = True)
         except InvalidImage as error:
             _failed(source, f"not a usable image: {error}")
             continue
-        if _store(source, photo):
+        image = _store(source, photo)
+        if image is not None:
+            thumbnails_make(image)
             stored.append(source.product_id)
     product_photo_changes_announce(product_ids=stored)
     return again
@@ -102,14 +105,14 @@ PENDING_OR_FAILED = [ProductPhotoSource.Status.PENDING, ProductPhotoSource.Statu
 
 
 @transaction.atomic
-def _store(source: ProductPhotoSource, photo) -> bool:
-    """Store ``photo`` as ``source``'s product photo at its place; False when another delivery
+def _store(source: ProductPhotoSource, photo) -> ProductImage | None:
+    """Store ``photo`` as ``source``'s product photo at its place; None when another delivery
     of the same message stored it first."""
     from shop.services.catalogue import product_image_store, product_images_order
 
     locked = ProductPhotoSource.objects.select_for_update().filter(pk=source.pk).first()
     if locked is None or locked.status == ProductPhotoSource.Status.FETCHED:
-        return False
+        return None
     image = product_image_store(
         product=source.product, photo=photo, alt_text=locked.alt_text, position=locked.position
     )
@@ -119,7 +122,7 @@ def _store(source: ProductPhotoSource, photo) -> bool:
     locked.attempted_at = timezone.now()
     locked.save(update_fields=["image", "status", "reason", "attempted_at"])
     product_images_order(product_ids=[locked.product_id])
-    return True
+    return image
 
 
 def photo_sources_fail(*, source_ids: Iterable[int], reason: str) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -14,6 +15,7 @@ from shop.models import Product, ProductImage, ProductPhotoSource, ProductVarian
 from shop.sample_catalogue import write_sample_shopify_catalogue
 from shop.services import catalogue_import
 from shop.tasks import fetch_pending_photos, fetch_product_photos
+from shop.thumbnails import WIDTHS, thumbnail_name
 from tests.factories.catalogue import ProductImageFactory, jpeg_bytes
 from tests.shop.photo_server import PhotoServer
 from tests.shop.test_catalogue_formats import SHOPIFY_HEADER
@@ -84,6 +86,10 @@ def test_a_shopify_export_brings_products_variants_and_all_their_photos(
     assert [image.sha256 for image in images] == [hashlib.sha256(f).hexdigest() for f in files]
     assert [image.is_primary for image in images] == [True, False, False]
     assert set(mug.photo_sources.values_list("status", flat=True)) == {"fetched"}
+    # Their thumbnails are made by the worker too, before any shopper asks for them.
+    for image in images:
+        for width in WIDTHS:
+            assert default_storage.exists(thumbnail_name(image.image.name, width))
 
     # The same file again changes nothing and fetches nothing.
     photo_server.requests.clear()

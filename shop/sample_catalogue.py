@@ -149,6 +149,7 @@ SHOPIFY_HEADER = [
     "Image Position",
     "Image Alt Text",
     "Status",
+    "Colour (product.metafields.vitrine.colour)",  # as export_catalogue writes it
 ]
 
 
@@ -209,10 +210,11 @@ def write_sample_shopify_catalogue(
                     1 if first else (2 if len(sources) > 1 else ""),
                     title if first else "",
                     "active" if first else "",
+                    colour if first else "",
                 ]
             )
         for position, source in enumerate(sources[2:], start=3):
-            lines.append([handle, *[""] * 11, source, position, "", ""])
+            lines.append([handle, *[""] * 11, source, position, "", "", ""])
     path = folder / "products.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
+from django.forms.utils import pretty_name
 from django.utils.html import format_html
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
@@ -65,8 +66,8 @@ class LabelledInlineFormSet(BaseInlineFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         # A table's inputs have no <label> of their own: each says which column it is in.
-        for field in form.fields.values():
-            field.widget.attrs.setdefault("aria-label", str(field.label or "Delete"))
+        for name, field in form.fields.items():
+            field.widget.attrs.setdefault("aria-label", str(field.label or pretty_name(name)))
 
 
 class ProductImageFormSet(LabelledInlineFormSet):

@@ -119,6 +119,13 @@ class ShopifyCatalogue(MappedCatalogue):
             path = line.values.get("Type", "").strip()
         return [name.strip() for name in path.split(">") if name.strip()]
 
+    def attributes(self, line: Line) -> dict[str, str]:
+        """Vendor, Tags and Type; Type only beside a Product Category (else it is the category)."""
+        attributes = super().attributes(line)
+        if not line.values.get("Product Category", "").strip():
+            attributes.pop("Type", None)
+        return attributes
+
     def gender(self, line: Line) -> str:
         """Vitrine's own gender metafield, else Google Shopping's (Male, Female, Unisex)."""
         column = next(c for c, name in METAFIELDS.items() if name == "gender")

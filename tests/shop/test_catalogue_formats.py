@@ -87,6 +87,7 @@ def test_a_shopify_export_is_read_one_product_per_handle(tmp_path):
     assert [(v.sku, v.option_values) for v in board.variants] == [("OAK-1", [])]
     assert (board.price, board.stock) == (Decimal("25.00"), 12)
     assert board.categories == ["Kitchen", "Boards"]  # from Type, no Product Category
+    assert "Type" not in board.attributes
     assert board.active is False  # Status: draft
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
+
+from bench.throwaway import throwaway_shop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,23 +35,13 @@ def main() -> None:
     parser.add_argument("--catalogue", type=Path, default=ROOT.parent / "shared/data/fashion-dev")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="vitrine-bench-"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    os.environ["DJANGO_MEDIA_ROOT"] = str(work / "media")
-    import django
+    with throwaway_shop() as work:
+        import numpy as np
 
-    django.setup()
-    import numpy as np
-    from django.db import connection
-    from django.test.utils import setup_test_environment
+        from recommender import services as recommender_services
+        from recommender.models import ProductEmbedding
+        from shop.services import catalogue_import
 
-    from recommender import services as recommender_services
-    from recommender.models import ProductEmbedding
-    from shop.services import catalogue_import
-
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
         catalogue = subset_catalogue(args.catalogue, args.products, work)
         report = catalogue_import(path=catalogue)
         count = report.created
@@ -67,8 +58,6 @@ def main() -> None:
         start = time.perf_counter()
         encoder.encode(decoded)
         bare_rate = len(decoded) / (time.perf_counter() - start)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
     build_rate = count / build_seconds
     print(f"{os.cpu_count()} cores, {count} fashion-dev products, encoder {args.encoder}")

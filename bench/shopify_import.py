@@ -177,19 +177,16 @@ FIELDS = ["products", "fetched", "failed", "photos", "vectors", "other_vectors",
 
 
 def counts(env: dict) -> dict[str, int]:
-    script = (
-        "from django.db import connection; c = connection.cursor(); "
-        f"c.execute('''{COUNTS}'''); print(*c.fetchone())"
-    )
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(zip(FIELDS, map(int, done.stdout.split()), strict=True))
+    """The shop's progress, read straight from its embedded PostgreSQL (no Django start-up
+    every poll, which would take CPU from the workers being measured)."""
+    import psycopg
+
+    from config import embedded_postgres
+
+    socket_dir = embedded_postgres.start(Path(env["VITRINE_VAR_DIR"]) / "postgres")
+    with psycopg.connect(host=str(socket_dir), dbname="vitrine", user="postgres") as connection:
+        row = connection.execute(COUNTS).fetchone()
+    return dict(zip(FIELDS, row, strict=True))
 
 
 def wait_until_indexed(env: dict, products: int, timeout: float = 3600) -> dict[str, int]:

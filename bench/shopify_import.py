@@ -95,6 +95,7 @@ def timed_run(args, csv_path: Path, *, kill_after: float | None) -> dict:
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "CELERY_BROKER_URL": args.broker,
         "SHOP_PHOTO_FETCH_ALLOW_LOOPBACK": "true",
+        "DJANGO_DEBUG": "false",  # as deployed: local settings' DEBUG logs every query
         "RECOMMENDER_TEXT_REFIT_DELAY": "5",
     }
     manage = [sys.executable, "manage.py"]

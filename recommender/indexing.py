@@ -141,7 +141,8 @@ def _embed_other_photos(
                 logger.warning("Photo %s of product %s: %s", photo.pk, photo.product_id, error)
 
     rows = []
-    for batch in encoder.encode_stream(photo_bytes()):
+    # Colours are read from primary photos only (search by photo names a colour from them).
+    for batch in encoder.encode_stream(photo_bytes(), colours=False):
         for photo_id, vector in zip(batch.keys, batch.vectors, strict=True):
             photo = photos[photo_id]
             rows.append(

@@ -42,11 +42,19 @@ def thumbnail(image: ProductImage, width: int) -> Thumbnail:
     return Thumbnail(default_storage.url(name), *size)
 
 
-def thumbnails_make(image: ProductImage) -> None:
-    """Every width of ``image``'s thumbnails now (a worker storing a fetched photo), so that
-    the first shopper to see it does not wait for them."""
+def thumbnails_make(image: ProductImage, photo: Image.Image) -> None:
+    """``image``'s thumbnails now, from ``photo`` (its decoded pixels), so that the first
+    shopper to see it does not wait: a worker storing a fetched photo calls this. One decode
+    for every width; widths beyond the photo's own size, which would repeat the largest one
+    that holds it whole, are left to be made if a page ever asks."""
+    largest = max(photo.size)
     for width in WIDTHS:
-        thumbnail(image, width)
+        name = thumbnail_name(image.image.name, width)
+        small = to_rgb(photo.copy())
+        small.thumbnail((width, width), Image.Resampling.LANCZOS)
+        cache.set(f"thumbnail:{name}", _save(small, name), CACHE_SECONDS)
+        if width >= largest:
+            break
 
 
 def thumbnail_name(photo_name: str, width: int) -> str:
@@ -64,6 +72,10 @@ def _make(image: ProductImage, name: str, width: int) -> tuple[int, int]:
     with image.image.open("rb") as handle, Image.open(handle) as photo:
         small = to_rgb(load_reduced(photo, at_least=width))
         small.thumbnail((width, width), Image.Resampling.LANCZOS)
+    return _save(small, name)
+
+
+def _save(small: Image.Image, name: str) -> tuple[int, int]:
     buffer = BytesIO()
     small.save(buffer, "WEBP", quality=QUALITY, method=4)
     saved = default_storage.save(name, ContentFile(buffer.getvalue()))

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from io import BytesIO
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from config.broker import enqueue
 from shop.events import product_photo_changes_announce
 from shop.images import InvalidImage, check_image
 from shop.models import ProductImage, ProductPhotoSource
+from shop.photo_decoding import load_reduced
 from shop.photo_fetch import FetchLimits, PhotoFetchError, photo_fetch
-from shop.thumbnails import thumbnails_make
+from shop.thumbnails import WIDTHS, thumbnails_make
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +98,8 @@ def photo_sources_fetch(*, source_ids: Iterable[int], last_attempt: bool = True)
             continue
         image = _store(source, photo)
         if image is not None:
-            thumbnails_make(image)
+            with Image.open(BytesIO(photo.data)) as pixels:
+                thumbnails_make(image, load_reduced(pixels, at_least=max(WIDTHS)))
             stored.append(source.product_id)
     product_photo_changes_announce(product_ids=stored)
     return again

@@ -97,6 +97,18 @@ STEPS = [
         ["bench.behaviour"],
         False,
     ),
+    (
+        "shopify-import",
+        "A Shopify export of 10,000 products, 3 photos each over HTTP: imported and indexed",
+        ["bench.shopify_import", "--products", "10000"],
+        False,
+    ),
+    (
+        "several-photos",
+        "Several photos per product: search by another photo, and rails by which photo",
+        ["bench.several_photos", "--products", "500"],
+        False,
+    ),
     ("memory", "Memory: Celery worker and encoders", ["bench.memory", "--tasks", "20"], True),
     ("photo-bombs", "Reading one uploaded photo: time and memory", ["bench.photo_bombs"], False),
     (

@@ -106,7 +106,7 @@ STEPS = [
     (
         "several-photos",
         "Several photos per product: search by another photo, and rails by which photo",
-        ["bench.several_photos", "--products", "500"],
+        ["bench.several_photos", "--products", "100"],
         False,
     ),
     ("memory", "Memory: Celery worker and encoders", ["bench.memory", "--tasks", "20"], True),

@@ -1,6 +1,6 @@
 """Several photos per product: what search by photo and the rails get from them.
 
-    .venv/bin/python -m bench.several_photos --products 500
+    .venv/bin/python -m bench.several_photos --products 100
 
 Draws a catalogue of home goods with three photos each (a front view, a turned and nearer view,
 a close-up: shop/sample_catalogue.py), imports it through the Shopify path into a throwaway
@@ -27,7 +27,7 @@ K = 10
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=500)
+    parser.add_argument("--products", type=int, default=100)
     args = parser.parse_args()
 
     with throwaway_shop() as work:

@@ -28,10 +28,17 @@ def fetch_product_photos(self, source_ids: list[int]) -> None:
     """Fetch these photos; those whose server is down for now are tried again with backoff
     (30 s, 60 s, 120 s, 240 s), then reported."""
     last_attempt = self.request.retries >= PHOTO_FETCH_RETRIES
+    attempted: list[int] = []
     try:
-        again = photo_sources_fetch(source_ids=source_ids, last_attempt=last_attempt)
+        again = photo_sources_fetch(
+            source_ids=source_ids, last_attempt=last_attempt, attempted=attempted
+        )
     except SoftTimeLimitExceeded:
-        photo_sources_fail(source_ids=source_ids, reason="the photo's server took too long")
+        # The photo in flight took too long; the ones after it in the batch were not tried.
+        photo_sources_fail(source_ids=attempted[-1:], reason="the photo's server took too long")
+        rest = [source_id for source_id in source_ids if source_id not in attempted]
+        if rest:
+            raise self.retry(args=[rest], countdown=0) from None
         return
     if again:
         raise self.retry(

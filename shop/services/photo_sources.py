@@ -71,13 +71,16 @@ def fetch_limits() -> FetchLimits:
     )
 
 
-def photo_sources_fetch(*, source_ids: Iterable[int], last_attempt: bool = True) -> list[int]:
+def photo_sources_fetch(
+    *, source_ids: Iterable[int], last_attempt: bool = True, attempted: list[int] | None = None
+) -> list[int]:
     """Fetch, check and store these sources' photos; returns the ids that failed for now (a
     server down, a timeout), to try again, unless ``last_attempt``, which marks them failed.
 
     A refusal (private address, too large, not an image...) marks the source failed with its
     reason. Idempotent: a fetched source is left alone. The products whose photos were stored
-    are announced once, together (their embedding is one batch).
+    are announced once, together (their embedding is one batch). Each source is appended to
+    ``attempted`` as its fetch starts (the caller learns which one a time limit cut short).
     """
     sources = ProductPhotoSource.objects.filter(
         pk__in=list(source_ids), status__in=PENDING_OR_FAILED
@@ -85,6 +88,8 @@ def photo_sources_fetch(*, source_ids: Iterable[int], last_attempt: bool = True)
     limits = fetch_limits()
     stored, again = [], []
     for source in sources:
+        if attempted is not None:
+            attempted.append(source.pk)
         try:
             photo = check_image(photo_fetch(source.url, limits))
         except PhotoFetchError as error:

@@ -7,13 +7,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from shop.models import Product, ProductImage, ProductPhotoSource, ProductVariant
 from shop.sample_catalogue import write_sample_shopify_catalogue
-from shop.services import catalogue_import
+from shop.services import catalogue_import, photo_sources
 from shop.tasks import fetch_pending_photos, fetch_product_photos
 from shop.thumbnails import WIDTHS, thumbnail_name
 from tests.factories.catalogue import ProductImageFactory, jpeg_bytes
@@ -353,3 +354,28 @@ def test_photos_whose_fetch_was_never_queued_are_queued_by_the_hourly_sweep(
         assert fetch_pending_photos() == 6
     assert run_photo_fetches(memory_queue) == 6
     assert ProductImage.objects.count() == 6
+
+
+def test_a_photo_cut_off_by_the_tasks_time_limit_fails_alone(
+    tmp_path, photo_server, memory_queue, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A server that trickles its headers is stopped by the task's time limit, not by the
+    fetch's own deadline: that photo fails; the photos after it in the batch are still fetched."""
+    for name in ("a", "b", "c"):
+        photo_server.photos[f"/{name}.jpg"] = jpeg_bytes()
+    lines = [product_line(n, n.upper(), photo_server.url(f"/{n}.jpg")) for n in "abc"]
+    import_file(shopify_file(tmp_path, lines), django_capture_on_commit_callbacks)
+    real_fetch = photo_sources.photo_fetch
+
+    def slow_headers(url, limits):
+        if url.endswith("/b.jpg"):
+            raise SoftTimeLimitExceeded()  # what Celery raises in the task at its soft limit
+        return real_fetch(url, limits)
+
+    monkeypatch.setattr(photo_sources, "photo_fetch", slow_headers)
+    assert run_photo_fetches(memory_queue) == 3  # one task of the three photos
+    statuses = dict(ProductPhotoSource.objects.values_list("product__external_id", "status"))
+    assert statuses == {"a": "fetched", "b": "failed", "c": "fetched"}
+    assert ProductPhotoSource.objects.get(product__external_id="b").reason == (
+        "the photo's server took too long"
+    )

@@ -221,8 +221,9 @@ def _write_batch(rows, photos, default_stock, report, saved_files, categories) -
 
     changes = BatchChanges()
     announced = []
+    created = {id(product) for product in new_products}
     for product, row, changed in products:
-        is_new = product in new_products
+        is_new = id(product) in created
         photos_changed = _photos_sync(product, row, photos, changes, is_new=is_new)
         variants_changed = row.variants is not None and _variants_sync(
             product, row, changes, is_new=is_new

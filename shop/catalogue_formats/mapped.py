@@ -29,7 +29,7 @@ from shop.catalogue_formats.rows import (
     stock_parse,
     year_parse,
 )
-from shop.models import COLOUR_OPTION_NAMES, MAX_OPTIONS, Gender, Season
+from shop.models import MAX_OPTIONS, Gender, ProductVariant, Season
 
 # The fields a mapping can name, and what each holds.
 FIELDS = {
@@ -369,10 +369,10 @@ class MappedCatalogue:
 
 
 def _variant_colour(option_names: list[str], variants: list[VariantRow]) -> str:
-    for index, name in enumerate(option_names):
-        if name.strip().lower() in COLOUR_OPTION_NAMES and variants:
-            return variants[0].option_values[index]
-    return ""
+    """The first variant's colour option, as the shop reads one (``ProductVariant``)."""
+    if not variants:
+        return ""
+    return ProductVariant(option_values=variants[0].option_values).colour_from_options(option_names)
 
 
 def _json_text(value) -> str:

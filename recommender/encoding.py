@@ -4,6 +4,7 @@ for the shop (the choice of encoder lives in recommender.encoders)."""
 from __future__ import annotations
 
 import functools
+import os
 
 from django.conf import settings
 
@@ -19,7 +20,26 @@ def encoder_load(name: str) -> ImageEncoder:
         download=settings.RECOMMENDER_DOWNLOAD_WEIGHTS,
         fit=settings.RECOMMENDER_IMAGE_FIT,
         cache_dir=settings.RECOMMENDER_CACHE_DIR,
+        threads=encoder_threads(),
     )
+
+
+# Set in a Celery worker before it starts its processes (config/celery_app.py).
+_processes_sharing_cores = 1
+
+
+def encoder_threads_share(*, processes: int) -> None:
+    """This process will start ``processes`` worker processes that each run the encoder."""
+    global _processes_sharing_cores
+    _processes_sharing_cores = max(1, processes)
+
+
+def encoder_threads() -> int:
+    """Threads for the model in this process: ``RECOMMENDER_ENCODER_THREADS``, or else the
+    cores shared among a worker's processes. More threads than cores, their threads spin and
+    wait on each other (bench/README.md, "Importing a Shopify catalogue")."""
+    cores = os.cpu_count() or 1
+    return settings.RECOMMENDER_ENCODER_THREADS or max(1, cores // _processes_sharing_cores)
 
 
 class IndexOutdated(RuntimeError):

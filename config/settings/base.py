@@ -241,6 +241,9 @@ RECOMMENDER_RESNET50_WEIGHTS = env("RECOMMENDER_RESNET50_WEIGHTS", default="")
 # Off by default so that nothing reaches for the internet unasked (tests, CI, offline shops).
 RECOMMENDER_DOWNLOAD_WEIGHTS = env.bool("RECOMMENDER_DOWNLOAD_WEIGHTS", default=False)
 RECOMMENDER_IMAGE_FIT = env("RECOMMENDER_IMAGE_FIT", default="pad")
+# Threads the image model uses in one process; 0: every core, or in a Celery worker the cores
+# divided among its processes.
+RECOMMENDER_ENCODER_THREADS = env.int("RECOMMENDER_ENCODER_THREADS", default=0)
 RECOMMENDER_IMAGE_WEIGHT = env.float("RECOMMENDER_IMAGE_WEIGHT", default=0.7)
 RECOMMENDER_TEXT_WEIGHT = env.float("RECOMMENDER_TEXT_WEIGHT", default=0.3)
 # Nearest neighbours fetched from each HNSW index before the exact weighted re-ranking.

@@ -91,8 +91,10 @@ def load_encoder(
     fit: Fit = "pad",
     cache_dir: Path | None = None,
     batch_size: int | None = None,
+    threads: int | None = None,
 ) -> ImageEncoder:
-    """Build encoder ``name`` with its real weights (seconds: do it once per process)."""
+    """Build encoder ``name`` with its real weights (seconds: do it once per process);
+    ``threads``: how many the model may use (None: every core)."""
     runtime = runtime or DEFAULT_RUNTIMES[name]
     input_size = INPUT_SIZE
     if name == "resnet50":
@@ -124,4 +126,5 @@ def load_encoder(
         cache_dir=cache_dir,
         batch_size=batch_size or DEFAULT_BATCH_SIZES[runtime],
         input_size=input_size,
+        threads=threads,
     )

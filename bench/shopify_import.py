@@ -43,6 +43,9 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/5")
+    parser.add_argument(
+        "--clean-only", action="store_true", help="the clean run alone (for profiling)"
+    )
     args = parser.parse_args()
 
     catalogue = WORK / f"catalogue-{args.products}"
@@ -59,6 +62,9 @@ def main() -> None:
     )
     try:
         clean = timed_run(args, csv_path, kill_after=None)
+        if args.clean_only:
+            report(args, clean, None, None, None)
+            return
         requests_before = photo_requests(server_log)
         rerun = import_catalogue(clean["env"], csv_path)
         time.sleep(3)
@@ -222,6 +228,8 @@ def report(args, clean, rerun, rerun_requests, resumed) -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, run in (("clean", clean), ("killed half-way, resumed", resumed)):
+        if run is None:
+            continue
         state = run["state"]
         print(
             f"| {name} | {run['seconds']:.0f} | {args.products / run['seconds']:.1f} | "
@@ -232,7 +240,8 @@ def report(args, clean, rerun, rerun_requests, resumed) -> None:
         f"\nclean run: import step {clean['import_seconds']:.0f} s, then the workers; "
         f"{rate:.1f} products/s end to end (target >= 40)"
     )
-    print(f"re-run: `{rerun}`; photo requests {rerun_requests}")
+    if rerun is not None:
+        print(f"re-run: `{rerun}`; photo requests {rerun_requests}")
 
 
 if __name__ == "__main__":

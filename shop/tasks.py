@@ -9,6 +9,7 @@ from shop.services.photo_sources import (
     photo_sources_fail,
     photo_sources_fetch,
     photo_sources_pending_queue,
+    photo_sources_unsettled,
 )
 
 PHOTO_FETCH_RETRIES = 4
@@ -34,9 +35,9 @@ def fetch_product_photos(self, source_ids: list[int]) -> None:
             source_ids=source_ids, last_attempt=last_attempt, attempted=attempted
         )
     except SoftTimeLimitExceeded:
-        # The photo in flight took too long; the ones after it in the batch were not tried.
+        # The photo in flight took too long; the others not stored yet are tried again now.
         photo_sources_fail(source_ids=attempted[-1:], reason="the photo's server took too long")
-        rest = [source_id for source_id in source_ids if source_id not in attempted]
+        rest = photo_sources_unsettled(source_ids=source_ids)
         if rest:
             raise self.retry(args=[rest], countdown=0) from None
         return

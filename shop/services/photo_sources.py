@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from io import BytesIO
+from itertools import groupby
+from operator import attrgetter
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +16,7 @@ from PIL import Image
 
 from config.broker import enqueue
 from shop.events import product_photo_changes_announce
-from shop.images import InvalidImage, check_image
+from shop.images import CheckedImage, InvalidImage, check_image
 from shop.models import ProductImage, ProductPhotoSource
 from shop.photo_decoding import load_reduced
 from shop.photo_fetch import FetchLimits, PhotoFetchError, photo_fetch
@@ -78,60 +80,93 @@ def photo_sources_fetch(
     server down, a timeout), to try again, unless ``last_attempt``, which marks them failed.
 
     A refusal (private address, too large, not an image...) marks the source failed with its
-    reason. Idempotent: a fetched source is left alone. The products whose photos were stored
-    are announced once, together (their embedding is one batch). Each source is appended to
-    ``attempted`` as its fetch starts (the caller learns which one a time limit cut short).
+    reason. Idempotent: a fetched source is left alone. Each product's photos are stored
+    together; the products whose photos were stored are announced once, together (their
+    embedding is one batch). Each source is appended to ``attempted`` as its fetch starts (the
+    caller learns which one a time limit cut short).
     """
-    sources = ProductPhotoSource.objects.filter(
-        pk__in=list(source_ids), status__in=PENDING_OR_FAILED
-    ).select_related("product")
+    sources = (
+        ProductPhotoSource.objects.filter(pk__in=list(source_ids), status__in=PENDING_OR_FAILED)
+        .select_related("product")
+        .order_by("product_id", "position", "pk")
+    )
     limits = fetch_limits()
     stored, again = [], []
-    for source in sources:
-        if attempted is not None:
-            attempted.append(source.pk)
-        try:
-            photo = check_image(photo_fetch(source.url, limits))
-        except PhotoFetchError as error:
-            if error.temporary and not last_attempt:
-                again.append(source.pk)
-            else:
-                _failed(source, str(error))
-            continue
-        except InvalidImage as error:
-            _failed(source, f"not a usable image: {error}")
-            continue
-        image = _store(source, photo)
-        if image is not None:
+    for product_id, product_sources in groupby(sources, key=attrgetter("product_id")):
+        checked = []
+        for source in product_sources:
+            if attempted is not None:
+                attempted.append(source.pk)
+            try:
+                checked.append((source, check_image(photo_fetch(source.url, limits))))
+            except PhotoFetchError as error:
+                if error.temporary and not last_attempt:
+                    again.append(source.pk)
+                else:
+                    _failed(source, str(error))
+            except InvalidImage as error:
+                _failed(source, f"not a usable image: {error}")
+        images = _store(checked) if checked else []
+        for image, photo in images:
             with Image.open(BytesIO(photo.data)) as pixels:
                 thumbnails_make(image, load_reduced(pixels, at_least=max(WIDTHS)))
-            stored.append(source.product_id)
+        if images:
+            stored.append(product_id)
     product_photo_changes_announce(product_ids=stored)
     return again
+
+
+def photo_sources_unsettled(*, source_ids: Iterable[int]) -> list[int]:
+    """Those of these sources neither fetched nor failed."""
+    return list(
+        ProductPhotoSource.objects.filter(
+            pk__in=list(source_ids), status=ProductPhotoSource.Status.PENDING
+        ).values_list("pk", flat=True)
+    )
 
 
 PENDING_OR_FAILED = [ProductPhotoSource.Status.PENDING, ProductPhotoSource.Status.FAILED]
 
 
 @transaction.atomic
-def _store(source: ProductPhotoSource, photo) -> ProductImage | None:
-    """Store ``photo`` as ``source``'s product photo at its place; None when another delivery
-    of the same message stored it first."""
+def _store(checked: list[tuple[ProductPhotoSource, CheckedImage]]):
+    """Store one product's fetched photos at their places, in one transaction; returns the
+    ``(image, photo)`` pairs stored (none for a source another delivery of the same message
+    stored first)."""
     from shop.services.catalogue import product_image_store, product_images_order
 
-    locked = ProductPhotoSource.objects.select_for_update().filter(pk=source.pk).first()
-    if locked is None or locked.status == ProductPhotoSource.Status.FETCHED:
-        return None
-    image = product_image_store(
-        product=source.product, photo=photo, alt_text=locked.alt_text, position=locked.position
+    locked = {
+        source.pk: source
+        for source in ProductPhotoSource.objects.select_for_update().filter(
+            pk__in=[source.pk for source, _ in checked]
+        )
+    }
+    stored = []
+    for source, photo in checked:
+        fresh = locked.get(source.pk)
+        if fresh is None or fresh.status == ProductPhotoSource.Status.FETCHED:
+            continue
+        image = product_image_store(
+            product=source.product, photo=photo, alt_text=fresh.alt_text, position=fresh.position
+        )
+        image.is_primary = False  # decided below, among the product's photos
+        stored.append((fresh, image, photo))
+    if not stored:
+        return []
+    ProductImage.objects.bulk_create([image for _, image, _ in stored])
+    now = timezone.now()
+    for fresh, image, _ in stored:
+        fresh.image, fresh.status, fresh.reason, fresh.attempted_at = (
+            image,
+            ProductPhotoSource.Status.FETCHED,
+            "",
+            now,
+        )
+    ProductPhotoSource.objects.bulk_update(
+        [fresh for fresh, _, _ in stored], ["image", "status", "reason", "attempted_at"]
     )
-    image.is_primary = False  # decided below, among the product's photos
-    image.save()
-    locked.image, locked.status, locked.reason = image, ProductPhotoSource.Status.FETCHED, ""
-    locked.attempted_at = timezone.now()
-    locked.save(update_fields=["image", "status", "reason", "attempted_at"])
-    product_images_order(product_ids=[locked.product_id])
-    return image
+    product_images_order(product_ids=[checked[0][0].product_id])
+    return [(image, photo) for _, image, photo in stored]
 
 
 def photo_sources_fail(*, source_ids: Iterable[int], reason: str) -> None:

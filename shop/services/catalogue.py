@@ -9,7 +9,14 @@ from collections.abc import Iterable, Sequence
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    Model,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.utils.text import slugify
 
 from shop.events import product_changes_announce
@@ -134,13 +141,20 @@ def product_variants_sync(*, product: Product) -> None:
 
 def product_images_order(*, product_ids: Iterable[int]) -> None:
     """Make each product's first photo by position its primary one (catalogue files give photos
-    in order; a photo fetched later may come before the ones already there)."""
-    for product_id in set(product_ids):
-        images = ProductImage.objects.filter(product_id=product_id)
-        first = images.order_by("position", "id").values_list("pk", flat=True).first()
-        if first is not None:
-            images.filter(is_primary=True).exclude(pk=first).update(is_primary=False)
-            images.filter(pk=first, is_primary=False).update(is_primary=True)
+    in order; a photo fetched later may come before the ones already there).
+
+    Two UPDATEs for all the products, of the rows that change: the old primary photo first,
+    since a product may never have two at any moment (a unique index)."""
+    first = (
+        ProductImage.objects.filter(product_id=OuterRef("product_id"))
+        .order_by("position", "id")
+        .values("pk")[:1]
+    )
+    images = ProductImage.objects.filter(product_id__in=set(product_ids)).alias(
+        first=ExpressionWrapper(Q(pk=Subquery(first)), output_field=BooleanField())
+    )
+    images.filter(is_primary=True, first=False).update(is_primary=False)
+    images.filter(is_primary=False, first=True).update(is_primary=True)
 
 
 def product_images_delete(*, images: Iterable[ProductImage]) -> None:

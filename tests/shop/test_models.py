@@ -11,7 +11,7 @@ from shop.services import (
     product_save,
     products_set_active,
 )
-from shop.services.catalogue import unique_slugs
+from shop.services.catalogue import product_images_order, unique_slugs
 from tests.factories.catalogue import ProductFactory, ProductImageFactory
 
 
@@ -71,6 +71,21 @@ def test_first_photo_becomes_primary_when_none_is_chosen():
     ProductImageFactory(product=product, is_primary=False, position=1)
     product_images_ensure_primary(product=product)
     assert product.primary_image == first and ProductImage.objects.get(pk=first.pk).is_primary
+
+
+@pytest.mark.django_db
+def test_the_photo_first_by_position_becomes_primary_for_each_product():
+    late, settled, alone = ProductFactory(), ProductFactory(), ProductFactory()
+    # A photo fetched after the others that goes first (say, the first URL failed at first).
+    old = ProductImageFactory(product=late, is_primary=True, position=1)
+    first = ProductImageFactory(product=late, is_primary=False, position=0)
+    kept = ProductImageFactory(product=settled, is_primary=True, position=0)
+    ProductImageFactory(product=settled, is_primary=False, position=1)
+    untouched = ProductImageFactory(product=alone, is_primary=False, position=3)
+    product_images_order(product_ids=[late.pk, settled.pk])
+    primaries = set(ProductImage.objects.filter(is_primary=True).values_list("pk", flat=True))
+    assert primaries == {first.pk, kept.pk}
+    assert old.pk not in primaries and untouched.pk not in primaries  # other products left alone
 
 
 @pytest.mark.django_db

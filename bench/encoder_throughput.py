@@ -104,6 +104,20 @@ def main() -> None:
         )
     )
 
+    int8 = load_encoder("efficientnet_lite0_int8", cache_dir=ROOT / "var/cache")
+    int8_bare = bare(int8, decoded)
+    rows.append(
+        ("efficientnet_lite0_int8 bare, TFLite", int8_bare, f"{int8_bare / lite_bare:.2f}x Lite0")
+    )
+    int8_e2e = end_to_end(int8, data)
+    rows.append(
+        (
+            "efficientnet_lite0_int8 END TO END (TFLite)",
+            int8_e2e,
+            f"{int8_e2e / lite_e2e:.2f}x Lite0",
+        )
+    )
+
     lite2 = load_encoder("efficientnet_lite2", runtime="tflite", cache_dir=ROOT / "var/cache")
     lite2_bare = bare(lite2, np.stack([lite2.decode(d) for d in data]))
     rows.append(

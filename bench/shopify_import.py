@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--encoder", default="auto", help="the index's encoder (reindex --encoder)")
     parser.add_argument(
         "--clean-only", action="store_true", help="the clean run alone (for profiling)"
     )
@@ -106,7 +107,8 @@ def timed_run(args, csv_path: Path, *, kill_after: float | None) -> dict:
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*manage, "reindex"], cwd=ROOT, env=env, check=True, capture_output=True)
+    reindex = [*manage, "reindex", "--encoder", args.encoder]
+    subprocess.run(reindex, cwd=ROOT, env=env, check=True, capture_output=True)
     import redis
 
     redis.Redis.from_url(args.broker).flushdb()
@@ -220,7 +222,7 @@ def report(args, clean, rerun, rerun_requests, resumed) -> None:
     rate = args.products / clean["seconds"]
     print(
         f"\n{args.products} products x {PHOTOS_PER_PRODUCT} photos, Shopify CSV, photos over "
-        f"HTTP on loopback, one worker -c {args.concurrency}, 2 cores\n"
+        f"HTTP on loopback, one worker -c {args.concurrency}, 2 cores, encoder {args.encoder}\n"
     )
     print(
         "| run | seconds | products/s | products | photos fetched / failed | vectors "

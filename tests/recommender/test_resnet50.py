@@ -56,7 +56,7 @@ def test_auto_chooses_resnet50_when_its_weights_are_there(saved_weights, empty_k
 
 def test_auto_falls_back_to_efficientnet_and_says_why(empty_keras_cache):
     choice = choose_encoder("auto")
-    assert choice.name == "efficientnet_lite0"
+    assert choice.name == "efficientnet_lite0_int8"
     assert "ResNet50 unavailable" in choice.reason and "Keras cache" in choice.reason
 
 

@@ -28,6 +28,7 @@ K = 10
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=100)
+    parser.add_argument("--encoder", default="auto", help="the index's encoder")
     args = parser.parse_args()
 
     with throwaway_shop() as work:
@@ -42,7 +43,7 @@ def main() -> None:
         started = time.monotonic()
         csv_path = write_sample_shopify_catalogue(work / "home", products=args.products)
         catalogue_import(path=csv_path)
-        index = index_build(encoder="efficientnet_lite0")
+        index = index_build(encoder=args.encoder)
         print(
             f"{args.products} products drawn, imported and indexed in "
             f"{time.monotonic() - started:.0f} s",
@@ -83,7 +84,7 @@ def main() -> None:
             "closest pair of photos": closest_pair_scores(ids, truths, photos),
         }
 
-    print(f"\n{args.products} drawn home goods, 3 photos each, efficientnet_lite0, 2 cores\n")
+    print(f"\n{args.products} drawn home goods, 3 photos each, {index.encoder}, 2 cores\n")
     print("| search by a product's other photo | photos | the product first | in the top 10 |")
     print("|---|---:|---:|---:|")
     for name, figures in (("primary photos only", without), ("every photo", with_others)):

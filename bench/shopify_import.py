@@ -63,6 +63,7 @@ def main() -> None:
     )
     try:
         clean = timed_run(args, csv_path, kill_after=None)
+        print(f"clean run: {clean['seconds']:.0f} s, {clean['state']}", flush=True)
         if args.clean_only:
             report(args, clean, None, None, None)
             return
@@ -133,7 +134,7 @@ def timed_run(args, csv_path: Path, *, kill_after: float | None) -> dict:
             worker = start_worker(env, args.concurrency)
         imported = import_catalogue(env, csv_path)
         import_seconds = time.monotonic() - started
-        state = wait_until_indexed(env, args.products)
+        state = wait_until_indexed(env, args.products, catch_up=kills > 0)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=120)
@@ -180,9 +181,19 @@ select
   (select count(*) from recommender_photoembedding e join recommender_vectorindex i
      on i.id = e.index_id and i.state = 'live'),
   (select count(*) from recommender_vectorindex where state = 'live'
-     and text_changed_at is null and text_fitted_at is not null)
+     and text_changed_at is null and text_fitted_at is not null),
+  (select count(*) - count(distinct (product_id, sha256)) from shop_productimage)
 """
-FIELDS = ["products", "fetched", "failed", "photos", "vectors", "other_vectors", "text_fitted"]
+FIELDS = [
+    "products",
+    "fetched",
+    "failed",
+    "photos",
+    "vectors",
+    "other_vectors",
+    "text_fitted",
+    "duplicate_photos",
+]
 
 
 def counts(env: dict) -> dict[str, int]:
@@ -198,9 +209,15 @@ def counts(env: dict) -> dict[str, int]:
     return dict(zip(FIELDS, row, strict=True))
 
 
-def wait_until_indexed(env: dict, products: int, timeout: float = 3600) -> dict[str, int]:
+def wait_until_indexed(
+    env: dict, products: int, *, catch_up: bool = False, timeout: float = 3600
+) -> dict[str, int]:
+    """Poll until the shop is complete. With ``catch_up``, whenever nothing has moved for
+    ``STALL_SECONDS``, run at once the catch-ups that beat runs on a schedule (photos still
+    pending, products without vectors): a killed worker's messages are lost with it."""
     photos = products * PHOTOS_PER_PRODUCT
     deadline = time.monotonic() + timeout
+    last, since, catch_ups = None, time.monotonic(), 0
     while time.monotonic() < deadline:
         state = counts(env)
         if (
@@ -209,9 +226,29 @@ def wait_until_indexed(env: dict, products: int, timeout: float = 3600) -> dict[
             and state["other_vectors"] == state["photos"] - products
             and state["text_fitted"] == 1
         ):
-            return state
+            return {**state, "catch_ups": catch_ups}
+        if state != last:
+            last, since = state, time.monotonic()
+        elif catch_up and time.monotonic() - since > STALL_SECONDS:
+            subprocess.run(
+                [sys.executable, "manage.py", "shell", "-c", CATCH_UP],
+                cwd=ROOT,
+                env=env,
+                check=True,
+            )
+            catch_ups += 1
+            since = time.monotonic()
         time.sleep(2)
     raise SystemExit(f"not indexed within {timeout:.0f} s: {counts(env)}")
+
+
+STALL_SECONDS = 20
+CATCH_UP = """
+from recommender.tasks import sweep_embeddings
+from shop.services.photo_sources import photo_sources_pending_queue
+print("catch-up:", photo_sources_pending_queue(older_than_seconds=0), "photos,",
+      sweep_embeddings(), "products queued")
+"""
 
 
 def photo_requests(log: Path) -> int:
@@ -226,9 +263,9 @@ def report(args, clean, rerun, rerun_requests, resumed) -> None:
     )
     print(
         "| run | seconds | products/s | products | photos fetched / failed | vectors "
-        "| other photos' vectors |"
+        "| other photos' vectors | photos stored twice | catch-ups |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, run in (("clean", clean), ("killed half-way, resumed", resumed)):
         if run is None:
             continue
@@ -236,7 +273,7 @@ def report(args, clean, rerun, rerun_requests, resumed) -> None:
         print(
             f"| {name} | {run['seconds']:.0f} | {args.products / run['seconds']:.1f} | "
             f"{state['products']} | {state['fetched']} / {state['failed']} | {state['vectors']} | "
-            f"{state['other_vectors']} |"
+            f"{state['other_vectors']} | {state['duplicate_photos']} | {state['catch_ups']} |"
         )
     print(
         f"\nclean run: import step {clean['import_seconds']:.0f} s, then the workers; "

@@ -69,7 +69,7 @@ def choose_encoder(
     # Each encoder's module is imported only when it is asked for: ResNet50's loads TensorFlow.
     from recommender.encoders import resnet50
 
-    if setting in ("efficientnet_lite0", "efficientnet_lite2", "efficientnet_lite0_int8"):
+    if setting in ENCODER_NAMES and setting != "resnet50":
         return EncoderChoice(setting, "configured")
     if setting == "resnet50":
         try:

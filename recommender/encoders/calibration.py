@@ -30,7 +30,6 @@ def _drawing(rng: np.random.Generator, size: int) -> Image.Image:
     on_white = rng.random() < 0.7
     background = (255, 255, 255) if on_white else _colour(rng)
     image = Image.new("RGB", (size, size), background)
-    draw = ImageDraw.Draw(image)
     close_up = rng.random() < 0.15  # a detail: the object fills the frame
     for _ in range(1 if close_up else int(rng.integers(1, 4))):
         width = size * (1.4 if close_up else rng.uniform(0.35, 0.9))
@@ -38,14 +37,13 @@ def _drawing(rng: np.random.Generator, size: int) -> Image.Image:
         left, top = (size - width) / 2, (size - height) / 2  # centred, as products are shot
         left, top = left + rng.normal(0, size * 0.08), top + rng.normal(0, size * 0.08)
         box = [left, top, left + width, top + height]
-        scale = width
         mask = Image.new("L", (size, size), 0)
         shape = ImageDraw.Draw(mask)
         kind = rng.integers(0, 4)
         if kind == 0:
             shape.ellipse(box, fill=255)
         elif kind == 1:
-            shape.rounded_rectangle(box, radius=int(scale * rng.uniform(0, 0.3)), fill=255)
+            shape.rounded_rectangle(box, radius=int(width * rng.uniform(0, 0.3)), fill=255)
         elif kind == 2:
             points = rng.uniform(box[0], box[2], 6), rng.uniform(box[1], box[3], 6)
             shape.polygon(list(zip(*points, strict=True)), fill=255)
@@ -56,7 +54,6 @@ def _drawing(rng: np.random.Generator, size: int) -> Image.Image:
         noise = rng.normal(0, rng.uniform(2, 12), (size, size, 3))
         pixels = np.asarray(image, np.float32) + noise
         image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    del draw
     return image
 
 

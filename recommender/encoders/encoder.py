@@ -103,23 +103,18 @@ class ImageEncoder:
         self.batch_size = batch_size
         self._normalise = normalise
         if runtime == "tflite":
-            calibration = (
-                (
-                    lambda: (
-                        np.asarray(normalise(photo[None]), np.float32)
-                        for photo in calibration_photos(input_size)
-                    )
-                )
-                if int8
-                else None
-            )
+
+            def calibration():
+                for photo in calibration_photos(input_size):
+                    yield np.asarray(normalise(photo[None]), np.float32)
+
             self._forward, self.dim = _tflite_forward(
                 model,
                 cache_dir,
                 f"{name}-{version}",
                 input_size,
                 threads or os.cpu_count() or 1,
-                calibration,
+                calibration if int8 else None,
             )
         else:
             model = _built(model)

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from itertools import groupby
+from operator import itemgetter
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import (
-    BooleanField,
-    ExpressionWrapper,
-    Model,
-    OuterRef,
-    Q,
-    Subquery,
-)
+from django.db.models import Model
 from django.utils.text import slugify
 
 from shop.events import product_changes_announce
@@ -143,18 +138,21 @@ def product_images_order(*, product_ids: Iterable[int]) -> None:
     """Make each product's first photo by position its primary one (catalogue files give photos
     in order; a photo fetched later may come before the ones already there).
 
-    Two UPDATEs for all the products, of the rows that change: the old primary photo first,
-    since a product may never have two at any moment (a unique index)."""
-    first = (
-        ProductImage.objects.filter(product_id=OuterRef("product_id"))
-        .order_by("position", "id")
-        .values("pk")[:1]
+    One read of the products' photos, then updates of the rows that change only (none when
+    the flags are right already): the old primary photo first, since a product may never have
+    two at any moment (a unique index)."""
+    photos = ProductImage.objects.filter(product_id__in=set(product_ids)).order_by(
+        "product_id", "position", "id"
     )
-    images = ProductImage.objects.filter(product_id__in=set(product_ids)).alias(
-        first=ExpressionWrapper(Q(pk=Subquery(first)), output_field=BooleanField())
-    )
-    images.filter(is_primary=True, first=False).update(is_primary=False)
-    images.filter(is_primary=False, first=True).update(is_primary=True)
+    demote, promote = [], []
+    for _, images in groupby(photos.values_list("product_id", "pk", "is_primary"), itemgetter(0)):
+        (_, first, first_is_primary), *others = images
+        demote += [pk for _, pk, is_primary in others if is_primary]
+        promote += [] if first_is_primary else [first]
+    if demote:
+        ProductImage.objects.filter(pk__in=demote).update(is_primary=False)
+    if promote:
+        ProductImage.objects.filter(pk__in=promote).update(is_primary=True)
 
 
 def product_images_delete(*, images: Iterable[ProductImage]) -> None:

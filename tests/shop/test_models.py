@@ -89,6 +89,16 @@ def test_the_photo_first_by_position_becomes_primary_for_each_product():
 
 
 @pytest.mark.django_db
+def test_ordering_photos_already_in_order_only_reads_them(django_assert_num_queries):
+    product = ProductFactory()
+    ProductImageFactory(product=product, is_primary=True, position=0)
+    ProductImageFactory(product=product, is_primary=False, position=1)
+    with django_assert_num_queries(1):  # a worker stores thousands of products' photos
+        product_images_order(product_ids=[product.pk])
+    assert product.images.get(is_primary=True).position == 0
+
+
+@pytest.mark.django_db
 def test_category_tree_is_shared_by_products_and_reused():
     tshirts = category_get_or_create(names=["Apparel", "Topwear", "Tshirts"])
     shirts = category_get_or_create(names=["Apparel", "Topwear", "Shirts"])

@@ -35,7 +35,7 @@ class Thumbnail:
 
 def thumbnail(image: ProductImage, width: int) -> Thumbnail:
     """The thumbnail of ``image`` that fits a ``width`` x ``width`` box (never upscaled)."""
-    name = thumbnail_name(image.image.name, width)
+    name = thumbnail_name(image.image.name, width_made(image, width))
     key = f"thumbnail:{name}"
     size = cache.get(key)
     if size is None:
@@ -57,6 +57,16 @@ def thumbnails_make(image: ProductImage, photo: Image.Image) -> None:
         cache.set(f"thumbnail:{name}", _save(small, name), CACHE_SECONDS)
         if width >= largest:
             break
+
+
+def width_made(image: ProductImage, width: int) -> int:
+    """The width whose file serves ``width``: beyond the photo's own size every box gives the
+    same picture, kept once, under the first width that holds the photo whole (the one
+    ``thumbnails_make`` stops at)."""
+    largest = max(image.width or 0, image.height or 0)
+    if not largest or width <= largest:  # size unknown (not measured yet): as asked
+        return width
+    return min((made for made in WIDTHS if made >= largest), default=width)
 
 
 def thumbnail_name(photo_name: str, width: int) -> str:

@@ -218,6 +218,15 @@ def test_small_photos_are_never_upscaled(client):
     assert (thumb.width, thumb.height) == (60, 80)
 
 
+def test_boxes_beyond_a_photos_size_share_one_thumbnail(settings):
+    image = ProductImageFactory(image=ContentFile(jpeg_bytes(size=(240, 200)), name="s.jpg"))
+    assert thumbnails.thumbnail(image, 640) == thumbnails.thumbnail(image, 320)
+    assert thumbnails.thumbnail(image, 160).width == 160  # smaller boxes: their own
+    thumbs = settings.MEDIA_ROOT / "thumbs"
+    made = {path.relative_to(thumbs).parts[0] for path in thumbs.rglob("*.webp")}
+    assert made == {"w160", "w320"}  # no second copy of the whole photo under w640
+
+
 def test_list_links_carry_the_filters_to_product_pages(client, catalogue):
     response = client.get(reverse("shop:search") + "?gender=Men&sort=price")
     link = reverse("shop:product", args=[catalogue["red"].slug]) + "?gender=Men"

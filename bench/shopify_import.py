@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,8 +62,9 @@ def main() -> None:
         stderr=server_log.open("w"),
         start_new_session=True,
     )
+    shops: list[Path] = []
     try:
-        clean = timed_run(args, csv_path, kill_after=None)
+        clean = timed_run(args, csv_path, shops, kill_after=None)
         print(f"clean run: {clean['seconds']:.0f} s, {clean['state']}", flush=True)
         if args.clean_only:
             report(args, clean, None, None, None)
@@ -71,10 +73,12 @@ def main() -> None:
         rerun = import_catalogue(clean["env"], csv_path)
         time.sleep(3)
         rerun_requests = photo_requests(server_log) - requests_before
-        resumed = timed_run(args, csv_path, kill_after=clean["import_seconds"] / 2)
+        resumed = timed_run(args, csv_path, shops, kill_after=clean["import_seconds"] / 2)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        for shop in shops:
+            shop_dispose(shop)
     report(args, clean, rerun, rerun_requests, resumed)
 
 
@@ -95,8 +99,9 @@ def draw_catalogue(folder: Path, products: int, base_url: str) -> Path:
 PLACEHOLDER = "http://photos.invalid"
 
 
-def timed_run(args, csv_path: Path, *, kill_after: float | None) -> dict:
+def timed_run(args, csv_path: Path, shops: list[Path], *, kill_after: float | None) -> dict:
     var_dir = Path(tempfile.mkdtemp(prefix="vitrine-shopify-"))
+    shops.append(var_dir)
     env = {
         **os.environ,
         "VITRINE_VAR_DIR": str(var_dir),
@@ -147,6 +152,15 @@ def timed_run(args, csv_path: Path, *, kill_after: float | None) -> dict:
         "state": state,
         "kills": kills,
     }
+
+
+def shop_dispose(var_dir: Path) -> None:
+    """Stop a run's PostgreSQL and delete its folder (gigabytes at 10,000 products). Its
+    worker's pool processes never unregister from the server, which would otherwise run on."""
+    from config import embedded_postgres
+
+    embedded_postgres.stop(var_dir / "postgres")
+    shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def start_worker(env: dict, concurrency: int) -> subprocess.Popen:

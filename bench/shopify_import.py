@@ -65,7 +65,8 @@ def main() -> None:
     shops: list[Path] = []
     try:
         clean = timed_run(args, csv_path, shops, kill_after=None)
-        print(f"clean run: {clean['seconds']:.0f} s, {clean['state']}", flush=True)
+        # Progress on stderr: stdout is the report (bench/RESULTS.md).
+        print(f"clean run: {clean['seconds']:.0f} s, {clean['state']}", file=sys.stderr)
         if args.clean_only:
             report(args, clean, None, None, None)
             return
@@ -249,6 +250,7 @@ def wait_until_indexed(
                 cwd=ROOT,
                 env=env,
                 check=True,
+                stdout=sys.stderr,
             )
             catch_ups += 1
             since = time.monotonic()

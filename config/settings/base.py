@@ -265,6 +265,10 @@ RECOMMENDER_SHOPPER_SPACE_PRODUCTS = env.int("RECOMMENDER_SHOPPER_SPACE_PRODUCTS
 # Seconds without catalogue changes before the text model is refitted (many edits, one refit).
 RECOMMENDER_TEXT_REFIT_DELAY = env.int("RECOMMENDER_TEXT_REFIT_DELAY", default=30)
 RECOMMENDER_SWEEP_SECONDS = env.int("RECOMMENDER_SWEEP_SECONDS", default=300)
+# Pages and the API keep a rail's ranking this long in the cache (0: never). A switch, a
+# refit or a product's new photo ask the index again at once; a new product reaches other
+# products' rails once their entries expire (recommender/selectors/rails.py).
+RECOMMENDER_RAIL_CACHE_SECONDS = env.int("RECOMMENDER_RAIL_CACHE_SECONDS", default=300)
 RECOMMENDER_CACHE_DIR = Path(env("RECOMMENDER_CACHE_DIR", default=str(VAR_DIR / "cache")))
 
 # What shoppers do (recommender/behaviour/): recorded under a daily pseudonym, never with an

@@ -217,6 +217,7 @@ class ProductViewSet(
             image_weight=data.get("image_weight"),
             text_weight=data.get("text_weight"),
             filters=params.filters(),
+            cached=True,
         )
         context = self.get_serializer_context()
         _variants_prefetch(results)

@@ -172,6 +172,7 @@ def _rails(request: HttpRequest, product: Product, filters) -> dict[str, list]:
         text_weight=config["text_weight"],
         candidates=config["candidates"],
         filters=filters,
+        cached=True,
     )
     also_viewed = product_list_also_viewed(product=product, k=RAIL_SIZE, filters=filters)
     if config["behaviour_share"] and (trusted := behaviour_trusted(also_viewed)):

@@ -95,8 +95,8 @@ def test_without_a_cache_time_every_rail_asks_the_index(shop_of_twelve, settings
     assert asks_the_index(products[0], k=5)
 
 
-def test_a_product_not_indexed_yet_has_no_rail_and_nothing_is_cached(shop_of_twelve):
-    products, index = shop_of_twelve
+def test_a_product_not_indexed_yet_has_no_rail_until_it_is(shop_of_twelve):
+    _, index = shop_of_twelve
     newcomer = ProductFactory()
     assert rail_ids(newcomer, k=5, cached=True) == []
     ProductEmbeddingFactory(index=index, product=newcomer)

@@ -41,6 +41,26 @@ def live_index_of(products) -> VectorIndex:
     return index
 
 
+def flush_statistics() -> None:
+    """Send this connection's row counts to PostgreSQL's statistics now (else within a second)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT 1")  # the flush happens as this statement ends
+
+
+def vacuum_embeddings() -> None:
+    """No dead rows left in the table: earlier tests' rolled-back rows are dead rows too."""
+    flush_statistics()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM recommender_productembedding")
+
+
+def embedding_table_problems() -> list[str]:
+    return [
+        p for p in recommender_health().problems if p.startswith("recommender_productembedding")
+    ]
+
+
 @pytest.mark.django_db
 def test_a_shop_without_an_index_or_a_worker_needs_an_operator():
     report, status = health_command()
@@ -49,8 +69,9 @@ def test_a_shop_without_an_index_or_a_worker_needs_an_operator():
     assert "No indexing worker is running" in report
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_healthy_index_reports_no_problem_then_each_one_as_it_appears():
+    vacuum_embeddings()
     products = ProductFactory.create_batch(3)
     index = live_index_of(products)
     worker_heartbeat.worker_heartbeat_record(hostname="celery@shop")
@@ -78,24 +99,9 @@ def test_a_healthy_index_reports_no_problem_then_each_one_as_it_appears():
     assert answer["problems"][2].startswith("The text model has not seen the catalogue's")
 
 
-def flush_statistics() -> None:
-    """Send this connection's row counts to PostgreSQL's statistics now (else within a second)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_force_next_flush()")
-        cursor.execute("SELECT 1")  # the flush happens as this statement ends
-
-
-def embedding_table_problems() -> list[str]:
-    return [
-        p for p in recommender_health().problems if p.startswith("recommender_productembedding")
-    ]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_dead_rows_past_a_fifth_of_a_vector_table_are_reported():
-    flush_statistics()  # earlier tests' rolled-back rows are dead rows too: vacuumed here
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM recommender_productembedding")
+    vacuum_embeddings()
     products = ProductFactory.create_batch(10)
     live_index_of(products)
     flush_statistics()

@@ -71,24 +71,13 @@ def product_list_similar_scores(
     """``product_list_similar`` as ``(product_id, score, image_score, text_score)``, best first:
     the index's answer, without loading the products."""
     index = index_live()
-    row = (
-        index
-        and ProductEmbedding.objects.filter(index=index, product=product)
-        .annotate(has_image=Q(image__isnull=False), has_text=Q(text__isnull=False))
-        .only("pk")
-        .first()
-    )
+    row = index and _embedding(index, product)
     if not row:
         return []
     image_weight, text_weight, candidates = _rail_configuration(
         image_weight, text_weight, candidates
     )
-    query = _Query.of_stored(
-        row, image=bool(image_weight and row.has_image), text=bool(text_weight and row.has_text)
-    )
-    return _top(
-        index, query, k, image_weight, text_weight, filters, product.pk, candidates=candidates
-    )
+    return _ranked(index, row, product, k, image_weight, text_weight, candidates, filters)
 
 
 def product_list_similar_scores_cached(
@@ -109,26 +98,18 @@ def product_list_similar_scores_cached(
     changes (a new product that belongs in the rail) show once the entry expires.
     """
     index = index_live()
-    row = index and (
-        ProductEmbedding.objects.filter(index=index, product=product)
-        .values_list("updated_at", flat=True)
-        .first()
-    )
-    if not row or not settings.RECOMMENDER_RAIL_CACHE_SECONDS:
-        return product_list_similar_scores(
-            product=product,
-            k=k,
-            image_weight=image_weight,
-            text_weight=text_weight,
-            candidates=candidates,
-            filters=filters,
-        )
+    row = index and _embedding(index, product)
+    if not row:
+        return []
+    ranking = (index, row, product, k, image_weight, text_weight, candidates, filters)
+    if not settings.RECOMMENDER_RAIL_CACHE_SECONDS:
+        return _ranked(*ranking)
     fitted = index.text_fitted_at.isoformat() if index.text_fitted_at else ""
     key = _rail_cache_key(
         index.pk,
         fitted,
         product.pk,
-        row.isoformat(),
+        row.updated_at.isoformat(),
         k,
         image_weight,
         text_weight,
@@ -137,16 +118,28 @@ def product_list_similar_scores_cached(
     )
     scores = cache.get(key)
     if scores is None:
-        scores = product_list_similar_scores(
-            product=product,
-            k=k,
-            image_weight=image_weight,
-            text_weight=text_weight,
-            candidates=candidates,
-            filters=filters,
-        )
+        scores = _ranked(*ranking)
         cache.set(key, scores, settings.RECOMMENDER_RAIL_CACHE_SECONDS)
     return [tuple(score) for score in scores]
+
+
+def _embedding(index, product: Product) -> ProductEmbedding | None:
+    """``product``'s row in ``index``: which of its vectors exist, and when they changed."""
+    return (
+        ProductEmbedding.objects.filter(index=index, product=product)
+        .annotate(has_image=Q(image__isnull=False), has_text=Q(text__isnull=False))
+        .only("pk", "updated_at")
+        .first()
+    )
+
+
+def _ranked(index, row, product, k, image_weight, text_weight, candidates, filters):
+    query = _Query.of_stored(
+        row, image=bool(image_weight and row.has_image), text=bool(text_weight and row.has_text)
+    )
+    return _top(
+        index, query, k, image_weight, text_weight, filters, product.pk, candidates=candidates
+    )
 
 
 def _rail_cache_key(*parts) -> str:

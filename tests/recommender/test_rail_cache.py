@@ -2,7 +2,6 @@
 product's own new vectors; never showing a product gone or out of the filters since."""
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -14,13 +13,6 @@ from tests.factories.catalogue import ProductFactory
 from tests.factories.recommender import ProductEmbeddingFactory, random_index, random_unit_vector
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -9,6 +9,32 @@ pytest_plugins = ["tests.fixtures"]
 FASHION_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fashion-dev"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedded_postgres_held():
+    """A process of its own holds the tests' embedded PostgreSQL for the whole session.
+
+    The server stops when the last process registered with it exits. Twice in fresh-clone CI
+    runs it stopped under the tests as a Celery worker they had started exited
+    (tests/faults/test_worker_killed.py): pytest's own registration was gone by then, for a
+    reason not found yet. With a holder of its own, no process the tests start is ever the
+    last one."""
+    from django.conf import settings
+
+    from tests.process_output import hold_embedded_postgres
+
+    data_dir = settings.DATABASES["default"].get("DATA_DIR")
+    if data_dir is None:  # DATABASE_URL: a server of someone else's
+        yield
+        return
+    holder, socket_dir = hold_embedded_postgres(Path(data_dir))
+    try:
+        if not socket_dir:
+            raise RuntimeError(f"the embedded PostgreSQL in {data_dir} did not start")
+        yield
+    finally:
+        holder.communicate("\n", timeout=60)
+
+
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Every test writes its uploads to a folder of its own."""
